@@ -1,0 +1,1 @@
+//! Real-server health checkers: a pure scheduler and the probe drivers (TCP, HTTP, SSL, MISC, ...).

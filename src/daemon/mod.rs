@@ -1,0 +1,1 @@
+//! The running daemon: supervisor, signals, reload diff, pid file, dumps, logging.

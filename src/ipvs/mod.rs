@@ -1,0 +1,1 @@
+//! IPVS: generic-netlink messages (pure), `plan(desired, actual)`, and the netlink driver.

@@ -1,0 +1,1 @@
+//! Notifications: notify scripts, FIFO lines and SMTP alerts, in keepalived's formats.

@@ -1,0 +1,3 @@
+//! Thin system drivers: the one clock read, host facts, rtnetlink, raw sockets.
+
+pub mod clock;

@@ -23,8 +23,12 @@ pub struct Span {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// Informational; never changes the exit status (our own notes, e.g. a hint-only remark).
+    /// Our own remark (e.g. a keyword parsed but not implemented yet); keepalived has no such
+    /// message. Never changes the exit status.
     Note,
+    /// A message keepalived prints without changing its status (`CONFIG_OK` class, e.g.
+    /// "Config files missing" for an unchecked include).
+    Info,
     /// keepalived would still run the config (its `CONFIG_WARNING`/`CONFIG_DEPRECATED` and every
     /// ordinary error class: unknown keyword, invalid number, ...). `-t` exit 5.
     Warning,
@@ -114,7 +118,7 @@ impl SourceMap {
 pub fn exit_status(diags: &[Diagnostic]) -> u8 {
     let worst = diags.iter().map(|d| d.severity).max();
     match worst {
-        None | Some(Severity::Note) => 0,
+        None | Some(Severity::Note) | Some(Severity::Info) => 0,
         Some(Severity::Abort) => 2,
         Some(Severity::Security) => 6,
         Some(Severity::Fatal) => {

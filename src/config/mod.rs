@@ -2,6 +2,9 @@
 //! keyword tables, decode into the model, validate. Every step reports [`diag::Diagnostic`]s.
 
 pub mod diag;
+pub mod host;
+pub mod lexer;
+pub mod source;
 
 use diag::{Diagnostic, SourceMap};
 use std::path::{Path, PathBuf};

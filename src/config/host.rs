@@ -1,0 +1,137 @@
+//! What the config pipeline needs to know about the machine, behind a trait so that tests (and
+//! the corpus differential test) can pin it down. `SystemHost` asks the real system.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+/// File facts used by include checks and script security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub is_file: bool,
+    pub is_dir: bool,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+pub trait Host {
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+    /// `stat()` (follows symlinks).
+    fn stat(&self, path: &Path) -> Option<FileStat>;
+    /// Paths matching a glob pattern (no braces; the caller expands them), sorted, with
+    /// directories marked by a trailing `/` as glob's GLOB_MARK does.
+    fn glob(&self, pattern: &str) -> Vec<String>;
+    fn interface_exists(&self, name: &str) -> bool;
+    /// (uid, primary gid) of a user name.
+    fn user(&self, name: &str) -> Option<(u32, u32)>;
+    fn group(&self, name: &str) -> Option<u32>;
+    fn hostname(&self) -> String;
+    /// Whether a host name resolves (used for `smtp_server NAME`).
+    fn resolves(&self, name: &str) -> bool;
+    /// Directories of `PATH`, for scripts given without a directory.
+    fn path_dirs(&self) -> Vec<PathBuf>;
+    /// The process working directory, for relative paths.
+    fn cwd(&self) -> PathBuf;
+}
+
+/// The real machine.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemHost;
+
+impl Host for SystemHost {
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn stat(&self, path: &Path) -> Option<FileStat> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileStat {
+            is_file: m.is_file(),
+            is_dir: m.is_dir(),
+            mode: m.mode(),
+            uid: m.uid(),
+            gid: m.gid(),
+        })
+    }
+
+    fn glob(&self, pattern: &str) -> Vec<String> {
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: true,
+        };
+        let Ok(paths) = glob::glob_with(pattern, opts) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = paths
+            .filter_map(Result::ok)
+            .map(|p| {
+                let mut s = p.to_string_lossy().into_owned();
+                if p.is_dir() {
+                    s.push('/');
+                }
+                s
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn interface_exists(&self, name: &str) -> bool {
+        if name.is_empty() || name.len() >= 16 || name.contains('/') || name == "." || name == ".."
+        {
+            return false;
+        }
+        Path::new("/sys/class/net").join(name).exists()
+    }
+
+    fn user(&self, name: &str) -> Option<(u32, u32)> {
+        let c = CString::new(name).ok()?;
+        // SAFETY: getpwnam returns a pointer to static storage or NULL; we copy the ids out
+        // immediately and the process is single-threaded while loading a config.
+        let pw = unsafe { libc::getpwnam(c.as_ptr()) };
+        if pw.is_null() {
+            return None;
+        }
+        // SAFETY: pw is non-null and points to a valid passwd record.
+        let pw = unsafe { &*pw };
+        Some((pw.pw_uid, pw.pw_gid))
+    }
+
+    fn group(&self, name: &str) -> Option<u32> {
+        let c = CString::new(name).ok()?;
+        // SAFETY: as for getpwnam.
+        let gr = unsafe { libc::getgrnam(c.as_ptr()) };
+        if gr.is_null() {
+            return None;
+        }
+        // SAFETY: gr is non-null and points to a valid group record.
+        Some(unsafe { (*gr).gr_gid })
+    }
+
+    fn hostname(&self) -> String {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is writable for its length; gethostname NUL-terminates on success.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc != 0 {
+            return String::new();
+        }
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    }
+
+    fn resolves(&self, name: &str) -> bool {
+        use std::net::ToSocketAddrs;
+        (name, 25).to_socket_addrs().map(|mut a| a.next().is_some()).unwrap_or(false)
+    }
+
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+        std::env::split_paths(&path).collect()
+    }
+
+    fn cwd(&self) -> PathBuf {
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"))
+    }
+}

@@ -1,10 +1,15 @@
 //! keepalived.conf: load (includes, `@` lines, `$` definitions, `~SEQ`), lex, parse against the
 //! keyword tables, decode into the model, validate. Every step reports [`diag::Diagnostic`]s.
 
+pub mod decode;
 pub mod diag;
+pub mod engine;
 pub mod host;
+pub mod keywords;
 pub mod lexer;
 pub mod source;
+pub mod validate;
+pub mod values;
 
 use diag::{Diagnostic, SourceMap};
 use std::path::{Path, PathBuf};
@@ -16,6 +21,8 @@ pub struct LoadOptions {
     pub config_id: Option<String>,
     /// `-e/--all-config`: missing or unreadable config/include files are errors.
     pub all_config: bool,
+    /// Seed for `${_RANDOM}` (keepalived seeds from the time unless `random_seed` is set).
+    pub random_seed: u64,
 }
 
 /// The result of loading a configuration: the model (always, possibly partial), every
@@ -36,10 +43,107 @@ impl Loaded {
     }
 }
 
-/// Loads, parses and validates `path`.
-pub fn load(path: &Path, _opts: &LoadOptions) -> Loaded {
-    Loaded {
-        path: path.to_path_buf(),
-        ..Default::default()
+/// Loads, parses and validates `path` against the real machine.
+pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
+    load_with(path, opts, &host::SystemHost)
+}
+
+/// Loads with an explicit view of the machine (tests pin it down).
+pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Loaded {
+    let config_id = opts.config_id.clone().unwrap_or_else(|| {
+        let h = host.hostname();
+        h.split('.').next().unwrap_or("").to_string()
+    });
+    let read = source::read(
+        path,
+        &source::ReadOptions {
+            config_id,
+            all_config: opts.all_config,
+            random_seed: opts.random_seed,
+        },
+        host,
+    );
+    let mut diagnostics = read.diagnostics;
+    let (lexed, lex_diags) = engine::lex(&read.lines);
+    diagnostics.extend(lex_diags);
+
+    // One pass per keepalived process, each with its own activation of root keywords.
+    let mut model = crate::model::Config::default();
+    let mut aborted = false;
+    for pass in engine::Pass::ALL {
+        let builder = decode::Builder {
+            cfg: crate::model::Config::default(),
+            host,
+        };
+        let mut ctx = engine::Ctx::new(&lexed, pass, builder);
+        let r = ctx.run();
+        diagnostics.append(&mut ctx.diags);
+        let cfg = ctx.b.cfg;
+        match pass {
+            engine::Pass::Parent => {
+                model.global = cfg.global;
+                model.parsed.extend(
+                    cfg.parsed.into_iter().filter(|(k, _)| {
+                        keywords::section_of(root(k)) == keywords::Section::Global
+                    }),
+                );
+            }
+            engine::Pass::Checker => {
+                model.virtual_servers = cfg.virtual_servers;
+                model.virtual_server_groups = cfg.virtual_server_groups;
+                model.ssl = cfg.ssl;
+                model.parsed.extend(
+                    cfg.parsed
+                        .into_iter()
+                        .filter(|(k, _)| keywords::section_of(root(k)) == keywords::Section::Check),
+                );
+            }
+            engine::Pass::Vrrp => {
+                model.vrrp_instances = cfg.vrrp_instances;
+                model.vrrp_scripts = cfg.vrrp_scripts;
+                model.vrrp_sync_groups = cfg.vrrp_sync_groups;
+                model.track_files = cfg.track_files;
+                model.track_processes = cfg.track_processes;
+                model.static_ipaddress = cfg.static_ipaddress;
+                model.static_routes = cfg.static_routes;
+                model.static_rules = cfg.static_rules;
+                model.parsed.extend(cfg.parsed.into_iter().filter(|(k, _)| {
+                    matches!(
+                        keywords::section_of(root(k)),
+                        keywords::Section::Vrrp | keywords::Section::TrackFile
+                    )
+                }));
+            }
+            engine::Pass::Bfd => {
+                model.bfd_instances = cfg.bfd_instances;
+            }
+        }
+        if r.is_err() {
+            aborted = true;
+            break;
+        }
     }
+    if !aborted {
+        diagnostics.extend(validate::validate(&model, host));
+    }
+    Loaded {
+        model,
+        diagnostics: dedup(diagnostics),
+        sources: read.sources,
+        path: path.to_path_buf(),
+    }
+}
+
+fn root(path: &str) -> &str {
+    path.split('/').next().unwrap_or("")
+}
+
+/// keepalived prints a message once per pass; we print each (line, message) once, keeping the
+/// first occurrence's place.
+fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    diags
+        .into_iter()
+        .filter(|d| seen.insert((d.span.map(|s| (s.file, s.line)), d.message.clone())))
+        .collect()
 }

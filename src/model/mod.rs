@@ -1,8 +1,533 @@
 //! The typed configuration model: keepalived's keyword names, keepalived's defaults, values with
 //! units in their types. Built by `config`, consumed by every core.
+//!
+//! Keywords whose behaviour is not implemented yet are still kept, verbatim, in the `parsed`
+//! map of the object they belong to (and `config` warns about them by name), so nothing a user
+//! configured is lost.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Keywords kept verbatim: keyword path -> the argument lists of each occurrence.
+pub type Parsed = BTreeMap<String, Vec<Vec<String>>>;
 
 /// A whole keepalived.conf.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Config {}
+pub struct Config {
+    pub global: GlobalDefs,
+    pub vrrp_scripts: Vec<VrrpScript>,
+    pub vrrp_instances: Vec<VrrpInstance>,
+    pub vrrp_sync_groups: Vec<SyncGroup>,
+    pub track_files: Vec<TrackFile>,
+    pub track_processes: Vec<TrackProcess>,
+    pub static_ipaddress: Vec<AddrEntry>,
+    pub static_routes: Vec<Vec<String>>,
+    pub static_rules: Vec<Vec<String>>,
+    pub virtual_server_groups: Vec<VirtualServerGroup>,
+    pub virtual_servers: Vec<VirtualServer>,
+    pub bfd_instances: Vec<BfdInstance>,
+    pub ssl: Option<Ssl>,
+    /// Root-level keywords kept verbatim (garp_group, linkbeat_interfaces, ...).
+    pub parsed: Parsed,
+}
+
+/// A program to run: argv (already split keepalived's way) plus an optional user/group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Script {
+    pub args: Vec<String>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+}
+
+/// `smtp_server`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+}
+
+/// global_defs { ... } (and the root-level global keywords).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GlobalDefs {
+    pub router_id: Option<String>,
+    pub notification_email: Vec<String>,
+    pub notification_email_from: Option<String>,
+    pub smtp_server: Option<SmtpServer>,
+    pub smtp_helo_name: Option<String>,
+    pub smtp_connect_timeout: Duration,
+    pub smtp_alert: Option<bool>,
+    pub smtp_alert_vrrp: Option<bool>,
+    pub smtp_alert_checker: Option<bool>,
+    pub no_email_faults: bool,
+    pub script_user: Option<(String, Option<String>)>,
+    pub enable_script_security: bool,
+    pub notify_fifo: Option<Script>,
+    pub notify_fifo_script: Option<Script>,
+    pub vrrp_notify_fifo: Option<Script>,
+    pub vrrp_notify_fifo_script: Option<Script>,
+    pub lvs_notify_fifo: Option<Script>,
+    pub lvs_notify_fifo_script: Option<Script>,
+    pub vrrp_mcast_group4: Option<IpAddr>,
+    pub vrrp_mcast_group6: Option<IpAddr>,
+    pub vrrp_version: u8,
+    pub vrrp_strict: bool,
+    pub vrrp_skip_check_adv_addr: bool,
+    pub vrrp_check_unicast_src: bool,
+    pub vrrp_garp_master_delay: Duration,
+    pub vrrp_garp_master_repeat: u32,
+    pub vrrp_garp_master_refresh: Duration,
+    pub vrrp_garp_master_refresh_repeat: u32,
+    pub vrrp_garp_lower_prio_delay: Option<Duration>,
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    pub vrrp_garp_interval: Duration,
+    pub vrrp_gna_interval: Duration,
+    pub vrrp_lower_prio_no_advert: bool,
+    pub vrrp_higher_prio_send_advert: bool,
+    pub vrrp_down_timer_adverts: u32,
+    pub dynamic_interfaces: bool,
+    pub default_interface: Option<String>,
+    pub max_auto_priority: Option<i32>,
+    pub lvs_flush: bool,
+    pub parsed: Parsed,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_helo_name: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            no_email_faults: false,
+            script_user: None,
+            enable_script_security: false,
+            notify_fifo: None,
+            notify_fifo_script: None,
+            vrrp_notify_fifo: None,
+            vrrp_notify_fifo_script: None,
+            lvs_notify_fifo: None,
+            lvs_notify_fifo_script: None,
+            vrrp_mcast_group4: None,
+            vrrp_mcast_group6: None,
+            vrrp_version: 2,
+            vrrp_strict: false,
+            vrrp_skip_check_adv_addr: false,
+            vrrp_check_unicast_src: false,
+            vrrp_garp_master_delay: Duration::from_secs(5),
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_master_refresh: Duration::ZERO,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_lower_prio_delay: None,
+            vrrp_garp_lower_prio_repeat: None,
+            vrrp_garp_interval: Duration::ZERO,
+            vrrp_gna_interval: Duration::ZERO,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
+            vrrp_down_timer_adverts: 3,
+            dynamic_interfaces: false,
+            default_interface: None,
+            max_auto_priority: None,
+            lvs_flush: false,
+            parsed: Parsed::new(),
+        }
+    }
+}
+
+/// vrrp_script NAME { ... }
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VrrpScript {
+    pub name: String,
+    pub script: Option<Script>,
+    pub interval: Duration,
+    pub timeout: Option<Duration>,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub rise: u32,
+    pub fall: u32,
+    pub init_fail: bool,
+    pub parsed: Parsed,
+}
+
+impl VrrpScript {
+    pub fn new(name: String) -> Self {
+        VrrpScript {
+            name,
+            script: None,
+            interval: Duration::from_secs(1),
+            timeout: None,
+            weight: 0,
+            weight_reverse: false,
+            rise: 1,
+            fall: 1,
+            init_fail: false,
+            parsed: Parsed::new(),
+        }
+    }
+}
+
+/// `state` of a vrrp_instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+/// `auth_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AuthType {
+    Pass,
+    Ah,
+}
+
+/// authentication { ... }
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Authentication {
+    pub auth_type: Option<AuthType>,
+    /// At most 8 bytes (keepalived truncates).
+    pub auth_pass: Option<String>,
+}
+
+/// One line of virtual_ipaddress / virtual_ipaddress_excluded / static_ipaddress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddrEntry {
+    pub addr: IpAddr,
+    pub prefix: u8,
+    pub dev: Option<String>,
+    pub brd: Option<String>,
+    pub scope: Option<String>,
+    pub label: Option<String>,
+    pub peer: Option<String>,
+    /// Other options, verbatim (`no_track`, `preferred_lft`, `-nodad`, ...).
+    pub options: Vec<String>,
+}
+
+/// One tracked object reference: `NAME [weight W [reverse|noreverse]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackRef {
+    pub name: String,
+    pub weight: Option<i32>,
+    pub reverse: bool,
+}
+
+/// One `unicast_peer` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnicastPeer {
+    pub addr: IpAddr,
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+}
+
+/// vrrp_instance NAME { ... }
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VrrpInstance {
+    pub name: String,
+    pub state: Option<InitialState>,
+    pub interface: Option<String>,
+    pub virtual_router_id: Option<u8>,
+    /// Base priority; `None` = keepalived's default (100, or 255 with state MASTER).
+    pub priority: Option<u8>,
+    pub advert_int: Duration,
+    pub version: Option<u8>,
+    pub authentication: Option<Authentication>,
+    pub virtual_ipaddress: Vec<AddrEntry>,
+    pub virtual_ipaddress_excluded: Vec<AddrEntry>,
+    pub virtual_routes: Vec<Vec<String>>,
+    pub virtual_rules: Vec<Vec<String>>,
+    pub nopreempt: bool,
+    pub preempt_delay: Duration,
+    pub unicast_peer: Vec<UnicastPeer>,
+    pub unicast_src_ip: Option<IpAddr>,
+    pub mcast_src_ip: Option<IpAddr>,
+    pub unicast_ttl: Option<u8>,
+    pub track_interface: Vec<TrackRef>,
+    pub track_script: Vec<TrackRef>,
+    pub track_file: Vec<TrackRef>,
+    pub track_process: Vec<TrackRef>,
+    pub dont_track_primary: bool,
+    pub notify_master: Option<Script>,
+    pub notify_backup: Option<Script>,
+    pub notify_fault: Option<Script>,
+    pub notify_stop: Option<Script>,
+    pub notify: Option<Script>,
+    pub smtp_alert: Option<bool>,
+    pub garp_master_delay: Option<Duration>,
+    pub garp_master_repeat: Option<u32>,
+    pub garp_master_refresh: Option<Duration>,
+    pub garp_master_refresh_repeat: Option<u32>,
+    pub lower_prio_no_advert: Option<bool>,
+    pub higher_prio_send_advert: Option<bool>,
+    pub skip_check_adv_addr: Option<bool>,
+    pub strict_mode: Option<bool>,
+    pub down_timer_adverts: Option<u32>,
+    pub accept: Option<bool>,
+    pub use_vmac: Option<Vec<String>>,
+    pub parsed: Parsed,
+}
+
+impl VrrpInstance {
+    pub fn new(name: String) -> Self {
+        VrrpInstance {
+            name,
+            state: None,
+            interface: None,
+            virtual_router_id: None,
+            priority: None,
+            advert_int: Duration::from_secs(1),
+            version: None,
+            authentication: None,
+            virtual_ipaddress: Vec::new(),
+            virtual_ipaddress_excluded: Vec::new(),
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            nopreempt: false,
+            preempt_delay: Duration::ZERO,
+            unicast_peer: Vec::new(),
+            unicast_src_ip: None,
+            mcast_src_ip: None,
+            unicast_ttl: None,
+            track_interface: Vec::new(),
+            track_script: Vec::new(),
+            track_file: Vec::new(),
+            track_process: Vec::new(),
+            dont_track_primary: false,
+            notify_master: None,
+            notify_backup: None,
+            notify_fault: None,
+            notify_stop: None,
+            notify: None,
+            smtp_alert: None,
+            garp_master_delay: None,
+            garp_master_repeat: None,
+            garp_master_refresh: None,
+            garp_master_refresh_repeat: None,
+            lower_prio_no_advert: None,
+            higher_prio_send_advert: None,
+            skip_check_adv_addr: None,
+            strict_mode: None,
+            down_timer_adverts: None,
+            accept: None,
+            use_vmac: None,
+            parsed: Parsed::new(),
+        }
+    }
+}
+
+/// vrrp_sync_group NAME { ... }
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncGroup {
+    pub name: String,
+    pub group: Vec<String>,
+    pub track_interface: Vec<TrackRef>,
+    pub track_script: Vec<TrackRef>,
+    pub track_file: Vec<TrackRef>,
+    pub notify_master: Option<Script>,
+    pub notify_backup: Option<Script>,
+    pub notify_fault: Option<Script>,
+    pub notify_stop: Option<Script>,
+    pub notify: Option<Script>,
+    pub smtp_alert: Option<bool>,
+    pub parsed: Parsed,
+}
+
+/// track_file / vrrp_track_file NAME { ... }
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrackFile {
+    pub name: String,
+    pub file: Option<String>,
+    pub weight: i32,
+    pub reverse: bool,
+    pub parsed: Parsed,
+}
+
+/// vrrp_track_process NAME { ... } (kept verbatim for now).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrackProcess {
+    pub name: String,
+    pub parsed: Parsed,
+}
+
+/// bfd_instance NAME { ... } (kept verbatim for now).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BfdInstance {
+    pub name: String,
+    pub parsed: Parsed,
+}
+
+/// SSL { ... }
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ssl {
+    pub password: Option<String>,
+    pub ca: Option<String>,
+    pub certificate: Option<String>,
+    pub key: Option<String>,
+}
+
+/// One entry of a virtual_server_group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum VsgEntry {
+    /// `ADDR[-LAST] [PORT]` (a range of addresses when `last` is set).
+    Range {
+        first: IpAddr,
+        last: Option<IpAddr>,
+        port: Option<u16>,
+    },
+    Fwmark(u32),
+}
+
+/// virtual_server_group NAME { ... }
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VirtualServerGroup {
+    pub name: String,
+    pub entries: Vec<VsgEntry>,
+}
+
+/// What a virtual_server line names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum VsAddr {
+    Ip { addr: IpAddr, port: Option<u16> },
+    Fwmark(u32),
+    Group(String),
+}
+
+/// `lb_kind` / `lvs_method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LbKind {
+    Nat,
+    Dr,
+    Tun,
+}
+
+/// `protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+/// Options shared by virtual servers, real servers and checkers (each inherits from its parent).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CheckOptions {
+    pub connect_timeout: Option<Duration>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Duration>,
+    pub warmup: Option<Duration>,
+    pub delay_loop: Option<Duration>,
+    pub alpha: Option<bool>,
+    pub inhibit_on_failure: Option<bool>,
+    pub virtualhost: Option<String>,
+    pub log_all_failures: Option<bool>,
+}
+
+/// virtual_server ... { ... }
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VirtualServer {
+    pub addr: VsAddr,
+    pub lb_algo: Option<String>,
+    pub lb_kind: Option<LbKind>,
+    pub protocol: Option<Protocol>,
+    pub persistence_timeout: Option<Duration>,
+    pub persistence_granularity: Option<String>,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub quorum_up: Option<Script>,
+    pub quorum_down: Option<Script>,
+    pub sorry_server: Option<(IpAddr, Option<u16>)>,
+    pub sorry_server_inhibit: bool,
+    pub omega: bool,
+    pub ha_suspend: bool,
+    pub ops: bool,
+    pub smtp_alert: Option<bool>,
+    pub weight: Option<u32>,
+    pub options: CheckOptions,
+    pub real_servers: Vec<RealServer>,
+    pub parsed: Parsed,
+}
+
+/// real_server IP [PORT] { ... }
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RealServer {
+    pub addr: IpAddr,
+    pub port: Option<u16>,
+    pub weight: Option<u32>,
+    pub lvs_method: Option<LbKind>,
+    pub notify_up: Option<Script>,
+    pub notify_down: Option<Script>,
+    pub uthreshold: Option<u32>,
+    pub lthreshold: Option<u32>,
+    pub smtp_alert: Option<bool>,
+    pub options: CheckOptions,
+    pub checkers: Vec<Checker>,
+    pub parsed: Parsed,
+}
+
+/// The kinds of health checker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CheckerKind {
+    Tcp,
+    HttpGet,
+    SslGet,
+    Misc,
+    Smtp,
+    Dns,
+    Udp,
+    Ping,
+    File,
+    Bfd,
+}
+
+/// One `url { ... }` of HTTP_GET / SSL_GET.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Url {
+    pub path: Option<String>,
+    pub digest: Option<String>,
+    /// Inclusive ranges of accepted status codes (empty = 200-299).
+    pub status_code: Vec<(u16, u16)>,
+    pub virtualhost: Option<String>,
+    pub parsed: Parsed,
+}
+
+/// A checker block inside a real_server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Checker {
+    pub kind: CheckerKind,
+    pub connect_ip: Option<IpAddr>,
+    pub connect_port: Option<u16>,
+    pub bindto: Option<IpAddr>,
+    pub bind_port: Option<u16>,
+    pub bind_if: Option<String>,
+    pub fwmark: Option<u32>,
+    pub options: CheckOptions,
+    pub urls: Vec<Url>,
+    pub misc_path: Option<Script>,
+    pub misc_timeout: Option<Duration>,
+    pub misc_dynamic: bool,
+    pub parsed: Parsed,
+}
+
+impl Checker {
+    pub fn new(kind: CheckerKind) -> Self {
+        Checker {
+            kind,
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+            options: CheckOptions::default(),
+            urls: Vec::new(),
+            misc_path: None,
+            misc_timeout: None,
+            misc_dynamic: false,
+            parsed: Parsed::new(),
+        }
+    }
+}

@@ -1,0 +1,1772 @@
+//! Keyword behaviour: each keyword path's handler turns a line (or a value block) into model
+//! fields, with keepalived's checks and messages. Paths without a typed handler are kept
+//! verbatim in the `parsed` map of the object they belong to, with a named note.
+
+use super::diag::{Diagnostic, Severity};
+use super::engine::{Abort, Args, Ctx, Handlers};
+use super::keywords::{Kind, Kw};
+use super::lexer::{command_words, Tok};
+use super::values::{addr_prefix, read_decimal, read_int, read_timer, read_unsigned, true_false};
+use crate::model::*;
+use std::net::IpAddr;
+use std::time::Duration;
+
+type C<'a, 'h> = Ctx<'a, Builder<'h>>;
+type R = Result<(), Abort>;
+
+const TIMER_HZ: u64 = 1_000_000;
+
+/// Every keyword path with a typed handler (the rest are kept verbatim). `grammar/keywords.tsv`
+/// marks these `implemented`.
+pub fn is_typed(path: &str) -> bool {
+    TYPED.binary_search(&path).is_ok()
+}
+
+/// Sorted list of typed paths.
+static TYPED: &[&str] = &[
+    "SSL",
+    "SSL/ca",
+    "SSL/certificate",
+    "SSL/key",
+    "SSL/password",
+    "global_defs",
+    "global_defs/default_interface",
+    "global_defs/dynamic_interfaces",
+    "global_defs/enable_script_security",
+    "global_defs/lvs_flush",
+    "global_defs/lvs_notify_fifo",
+    "global_defs/lvs_notify_fifo_script",
+    "global_defs/max_auto_priority",
+    "global_defs/no_email_faults",
+    "global_defs/notification_email",
+    "global_defs/notification_email_from",
+    "global_defs/notify_fifo",
+    "global_defs/notify_fifo_script",
+    "global_defs/router_id",
+    "global_defs/script_user",
+    "global_defs/smtp_alert",
+    "global_defs/smtp_alert_checker",
+    "global_defs/smtp_alert_vrrp",
+    "global_defs/smtp_connect_timeout",
+    "global_defs/smtp_helo_name",
+    "global_defs/smtp_server",
+    "global_defs/vrrp_check_unicast_src",
+    "global_defs/vrrp_down_timer_adverts",
+    "global_defs/vrrp_garp_interval",
+    "global_defs/vrrp_garp_lower_prio_delay",
+    "global_defs/vrrp_garp_lower_prio_repeat",
+    "global_defs/vrrp_garp_master_delay",
+    "global_defs/vrrp_garp_master_refresh",
+    "global_defs/vrrp_garp_master_refresh_repeat",
+    "global_defs/vrrp_garp_master_repeat",
+    "global_defs/vrrp_gna_interval",
+    "global_defs/vrrp_higher_prio_send_advert",
+    "global_defs/vrrp_lower_prio_no_advert",
+    "global_defs/vrrp_mcast_group4",
+    "global_defs/vrrp_mcast_group6",
+    "global_defs/vrrp_notify_fifo",
+    "global_defs/vrrp_notify_fifo_script",
+    "global_defs/vrrp_skip_check_adv_addr",
+    "global_defs/vrrp_strict",
+    "global_defs/vrrp_version",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "track_file",
+    "track_file/file",
+    "track_file/weight",
+    "virtual_server",
+    "virtual_server/alpha",
+    "virtual_server/connect_timeout",
+    "virtual_server/delay_before_retry",
+    "virtual_server/delay_loop",
+    "virtual_server/ha_suspend",
+    "virtual_server/hysteresis",
+    "virtual_server/inhibit_on_failure",
+    "virtual_server/lb_algo",
+    "virtual_server/lb_kind",
+    "virtual_server/lvs_method",
+    "virtual_server/lvs_sched",
+    "virtual_server/omega",
+    "virtual_server/ops",
+    "virtual_server/persistence_granularity",
+    "virtual_server/persistence_timeout",
+    "virtual_server/protocol",
+    "virtual_server/quorum",
+    "virtual_server/quorum_down",
+    "virtual_server/quorum_up",
+    "virtual_server/real_server",
+    "virtual_server/real_server/DNS_CHECK",
+    "virtual_server/real_server/FILE_CHECK",
+    "virtual_server/real_server/HTTP_GET",
+    "virtual_server/real_server/HTTP_GET/bind_if",
+    "virtual_server/real_server/HTTP_GET/bind_port",
+    "virtual_server/real_server/HTTP_GET/bindto",
+    "virtual_server/real_server/HTTP_GET/connect_ip",
+    "virtual_server/real_server/HTTP_GET/connect_port",
+    "virtual_server/real_server/HTTP_GET/connect_timeout",
+    "virtual_server/real_server/HTTP_GET/delay_before_retry",
+    "virtual_server/real_server/HTTP_GET/nb_get_retry",
+    "virtual_server/real_server/HTTP_GET/retry",
+    "virtual_server/real_server/HTTP_GET/url",
+    "virtual_server/real_server/HTTP_GET/url/digest",
+    "virtual_server/real_server/HTTP_GET/url/path",
+    "virtual_server/real_server/HTTP_GET/url/status_code",
+    "virtual_server/real_server/HTTP_GET/url/virtualhost",
+    "virtual_server/real_server/HTTP_GET/virtualhost",
+    "virtual_server/real_server/MISC_CHECK",
+    "virtual_server/real_server/MISC_CHECK/misc_dynamic",
+    "virtual_server/real_server/MISC_CHECK/misc_path",
+    "virtual_server/real_server/MISC_CHECK/misc_timeout",
+    "virtual_server/real_server/PING_CHECK",
+    "virtual_server/real_server/SMTP_CHECK",
+    "virtual_server/real_server/SSL_GET",
+    "virtual_server/real_server/SSL_GET/bind_if",
+    "virtual_server/real_server/SSL_GET/bind_port",
+    "virtual_server/real_server/SSL_GET/bindto",
+    "virtual_server/real_server/SSL_GET/connect_ip",
+    "virtual_server/real_server/SSL_GET/connect_port",
+    "virtual_server/real_server/SSL_GET/connect_timeout",
+    "virtual_server/real_server/SSL_GET/delay_before_retry",
+    "virtual_server/real_server/SSL_GET/nb_get_retry",
+    "virtual_server/real_server/SSL_GET/retry",
+    "virtual_server/real_server/SSL_GET/url",
+    "virtual_server/real_server/SSL_GET/url/digest",
+    "virtual_server/real_server/SSL_GET/url/path",
+    "virtual_server/real_server/SSL_GET/url/status_code",
+    "virtual_server/real_server/SSL_GET/url/virtualhost",
+    "virtual_server/real_server/SSL_GET/virtualhost",
+    "virtual_server/real_server/TCP_CHECK",
+    "virtual_server/real_server/TCP_CHECK/bind_if",
+    "virtual_server/real_server/TCP_CHECK/bind_port",
+    "virtual_server/real_server/TCP_CHECK/bindto",
+    "virtual_server/real_server/TCP_CHECK/connect_ip",
+    "virtual_server/real_server/TCP_CHECK/connect_port",
+    "virtual_server/real_server/TCP_CHECK/connect_timeout",
+    "virtual_server/real_server/TCP_CHECK/delay_before_retry",
+    "virtual_server/real_server/TCP_CHECK/retry",
+    "virtual_server/real_server/UDP_CHECK",
+    "virtual_server/real_server/connect_timeout",
+    "virtual_server/real_server/delay_before_retry",
+    "virtual_server/real_server/inhibit_on_failure",
+    "virtual_server/real_server/lthreshold",
+    "virtual_server/real_server/notify_down",
+    "virtual_server/real_server/notify_up",
+    "virtual_server/real_server/retry",
+    "virtual_server/real_server/smtp_alert",
+    "virtual_server/real_server/uthreshold",
+    "virtual_server/real_server/weight",
+    "virtual_server/retry",
+    "virtual_server/smtp_alert",
+    "virtual_server/sorry_server",
+    "virtual_server/sorry_server_inhibit",
+    "virtual_server/virtualhost",
+    "virtual_server/warmup",
+    "virtual_server/weight",
+    "virtual_server_group",
+    "vrrp_instance",
+    "vrrp_instance/accept",
+    "vrrp_instance/advert_int",
+    "vrrp_instance/authentication",
+    "vrrp_instance/authentication/auth_pass",
+    "vrrp_instance/authentication/auth_type",
+    "vrrp_instance/dont_track_primary",
+    "vrrp_instance/down_timer_adverts",
+    "vrrp_instance/garp_master_delay",
+    "vrrp_instance/garp_master_refresh",
+    "vrrp_instance/garp_master_refresh_repeat",
+    "vrrp_instance/garp_master_repeat",
+    "vrrp_instance/higher_prio_send_advert",
+    "vrrp_instance/interface",
+    "vrrp_instance/lower_prio_no_advert",
+    "vrrp_instance/lvs_sync_daemon_interface",
+    "vrrp_instance/mcast_src_ip",
+    "vrrp_instance/no_accept",
+    "vrrp_instance/nopreempt",
+    "vrrp_instance/notify",
+    "vrrp_instance/notify_backup",
+    "vrrp_instance/notify_fault",
+    "vrrp_instance/notify_master",
+    "vrrp_instance/notify_stop",
+    "vrrp_instance/preempt",
+    "vrrp_instance/preempt_delay",
+    "vrrp_instance/priority",
+    "vrrp_instance/skip_check_adv_addr",
+    "vrrp_instance/smtp_alert",
+    "vrrp_instance/state",
+    "vrrp_instance/strict_mode",
+    "vrrp_instance/track_file",
+    "vrrp_instance/track_interface",
+    "vrrp_instance/track_process",
+    "vrrp_instance/track_script",
+    "vrrp_instance/unicast_peer",
+    "vrrp_instance/unicast_src_ip",
+    "vrrp_instance/unicast_ttl",
+    "vrrp_instance/use_vmac",
+    "vrrp_instance/version",
+    "vrrp_instance/virtual_ipaddress",
+    "vrrp_instance/virtual_ipaddress_excluded",
+    "vrrp_instance/virtual_router_id",
+    "vrrp_instance/virtual_routes",
+    "vrrp_instance/virtual_rules",
+    "vrrp_script",
+    "vrrp_script/fall",
+    "vrrp_script/init_fail",
+    "vrrp_script/interval",
+    "vrrp_script/rise",
+    "vrrp_script/script",
+    "vrrp_script/timeout",
+    "vrrp_script/weight",
+    "vrrp_sync_group",
+    "vrrp_sync_group/group",
+    "vrrp_sync_group/notify",
+    "vrrp_sync_group/notify_backup",
+    "vrrp_sync_group/notify_fault",
+    "vrrp_sync_group/notify_master",
+    "vrrp_sync_group/notify_stop",
+    "vrrp_sync_group/smtp_alert",
+    "vrrp_sync_group/track_file",
+    "vrrp_sync_group/track_interface",
+    "vrrp_sync_group/track_script",
+    "vrrp_track_file",
+    "vrrp_track_file/file",
+    "vrrp_track_file/weight",
+];
+
+/// Extra facts handlers need about the machine.
+pub struct Facts<'h> {
+    pub host: &'h dyn super::host::Host,
+}
+
+fn err(ctx: &mut C<'_, '_>, msg: impl Into<String>) {
+    ctx.report(Severity::Error, "invalid-value", msg);
+}
+
+fn last<T>(v: &mut [T]) -> Option<&mut T> {
+    v.last_mut()
+}
+
+/// A script command (`script`, `notify*`, ...): the quoted command string split shell-like,
+/// then optional USER [GROUP].
+fn script(ctx: &mut C<'_, '_>, args: &Args) -> Result<Option<Script>, Abort> {
+    let cmd = ctx.arg(args, 1)?;
+    match command_words(cmd) {
+        Ok(words) if !words.is_empty() => Ok(Some(Script {
+            args: words,
+            user: args.opt(2).map(str::to_string),
+            group: args.opt(3).map(str::to_string),
+        })),
+        Ok(_) => Ok(None),
+        Err(e) => {
+            let msg = match e {
+                super::lexer::CommandError::MissingQuote(q) => {
+                    format!("String '{cmd}': missing terminating {q}")
+                }
+                super::lexer::CommandError::TrailingEscape => {
+                    format!("Missing escape char at end: '{cmd}'")
+                }
+            };
+            ctx.report(Severity::Error, "unmatched-quote", msg);
+            Ok(None)
+        }
+    }
+}
+
+/// `[BOOL]` argument: none = true.
+fn opt_bool(ctx: &mut C<'_, '_>, args: &Args) -> Option<bool> {
+    match args.opt(1) {
+        None => Some(true),
+        Some(s) => match true_false(s) {
+            Some(b) => Some(b),
+            None => {
+                let k = args.opt(0).unwrap_or("");
+                err(ctx, format!("Invalid {k} parameter {s}"));
+                None
+            }
+        },
+    }
+}
+
+fn timer(
+    ctx: &mut C<'_, '_>,
+    args: &Args,
+    min_us: u64,
+    max_us: u64,
+) -> Result<Option<Duration>, Abort> {
+    let s = ctx.arg(args, 1)?;
+    let (v, e) = read_timer(s, min_us, max_us);
+    if let Some(e) = e {
+        ctx.report(Severity::Error, "invalid-number", e);
+    }
+    Ok(v)
+}
+
+fn unsigned(
+    ctx: &mut C<'_, '_>,
+    args: &Args,
+    i: usize,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, Abort> {
+    let s = ctx.arg(args, i)?;
+    match read_unsigned(s, min, max) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) => {
+            ctx.report(Severity::Error, "invalid-number", e);
+            Ok(None)
+        }
+    }
+}
+
+fn ip(s: &str) -> Option<IpAddr> {
+    s.parse().ok()
+}
+
+/// One `virtual_ipaddress`-style line.
+fn addr_entry(
+    ctx: &mut C<'_, '_>,
+    facts: &Facts,
+    toks: &[Tok],
+    instance_if: Option<&str>,
+) -> Option<AddrEntry> {
+    let first = toks[0].text.as_str();
+    let Some((addr, prefix)) = addr_prefix(first) else {
+        err(
+            ctx,
+            format!("VRRP parsed invalid IP {first}. skipping IP..."),
+        );
+        return None;
+    };
+    let mut e = AddrEntry {
+        addr,
+        prefix: prefix.unwrap_or(if addr.is_ipv4() { 32 } else { 128 }),
+        dev: None,
+        brd: None,
+        scope: None,
+        label: None,
+        peer: None,
+        options: Vec::new(),
+    };
+    let mut i = 1;
+    let word = |i: usize| toks.get(i).map(|t| t.text.clone());
+    while i < toks.len() {
+        let w = toks[i].text.as_str();
+        match w {
+            "dev" | "brd" | "broadcast" | "scope" | "label" | "peer" | "preferred_lft"
+            | "track_group" => {
+                let Some(v) = word(i + 1) else {
+                    i += 1;
+                    continue;
+                };
+                match w {
+                    "dev" => {
+                        if !facts.host.interface_exists(&v) {
+                            err(
+                                ctx,
+                                format!(
+                                    "WARNING - interface {v} for ip address {first} doesn't exist"
+                                ),
+                            );
+                        }
+                        e.dev = Some(v)
+                    }
+                    "brd" | "broadcast" => e.brd = Some(v),
+                    "scope" => e.scope = Some(v),
+                    "label" => e.label = Some(v),
+                    "peer" => e.peer = Some(v),
+                    _ => e.options.extend([w.to_string(), v]),
+                }
+                i += 2;
+            }
+            "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin"
+            | "no_track" | "use_vmac" => {
+                e.options.push(w.to_string());
+                i += 1;
+            }
+            _ => {
+                err(
+                    ctx,
+                    format!("Unknown configuration entry '{w}' for ip address - ignoring"),
+                );
+                i += 1;
+            }
+        }
+    }
+    let _ = instance_if;
+    Some(e)
+}
+
+/// `NAME [weight W [reverse|noreverse]]`.
+fn track_ref(ctx: &mut C<'_, '_>, toks: &[Tok], min: i64, max: i64) -> TrackRef {
+    let mut r = TrackRef {
+        name: toks[0].text.clone(),
+        weight: None,
+        reverse: false,
+    };
+    if toks.get(1).is_some_and(|t| t.text == "weight") {
+        match toks.get(2) {
+            Some(w) => match read_int(&w.text, min, max) {
+                Ok(v) => r.weight = Some(v as i32),
+                Err(e) => {
+                    ctx.report(Severity::Error, "invalid-number", e);
+                }
+            },
+            None => err(ctx, format!("Missing weight for {}", r.name)),
+        }
+        if toks.get(3).is_some_and(|t| t.text == "reverse") {
+            r.reverse = true;
+        }
+    } else if toks.get(1).is_some_and(|t| t.text == "reverse") {
+        r.reverse = true;
+    }
+    r
+}
+
+fn words_of(toks: &[Tok]) -> Vec<String> {
+    toks.iter().map(|t| t.text.clone()).collect()
+}
+
+/// The `parsed` map of the innermost object a keyword path belongs to.
+fn parsed_for<'m>(cfg: &'m mut Config, path: &str) -> &'m mut Parsed {
+    let root = path.split('/').next().unwrap_or("");
+    let depth = path.matches('/').count();
+    macro_rules! or_root {
+        ($e:expr) => {
+            match $e {
+                Some(x) => x,
+                None => &mut cfg.parsed,
+            }
+        };
+    }
+    match root {
+        "global_defs" => &mut cfg.global.parsed,
+        "vrrp_instance" => or_root!(cfg.vrrp_instances.last_mut().map(|i| &mut i.parsed)),
+        "vrrp_script" => or_root!(cfg.vrrp_scripts.last_mut().map(|i| &mut i.parsed)),
+        "vrrp_sync_group" => or_root!(cfg.vrrp_sync_groups.last_mut().map(|i| &mut i.parsed)),
+        "track_file" | "vrrp_track_file" => {
+            or_root!(cfg.track_files.last_mut().map(|i| &mut i.parsed))
+        }
+        "vrrp_track_process" => or_root!(cfg.track_processes.last_mut().map(|i| &mut i.parsed)),
+        "bfd_instance" => or_root!(cfg.bfd_instances.last_mut().map(|i| &mut i.parsed)),
+        "virtual_server" => {
+            let has_vs = !cfg.virtual_servers.is_empty();
+            if !has_vs {
+                return &mut cfg.parsed;
+            }
+            let vs = cfg.virtual_servers.last_mut().expect("checked non-empty");
+            if depth >= 2 && path.contains("/real_server/") && !vs.real_servers.is_empty() {
+                let rs = vs.real_servers.last_mut().expect("checked non-empty");
+                if depth >= 3 && !rs.checkers.is_empty() {
+                    let ck = rs.checkers.last_mut().expect("checked non-empty");
+                    if depth >= 4 && path.contains("/url/") && !ck.urls.is_empty() {
+                        return &mut ck.urls.last_mut().expect("checked non-empty").parsed;
+                    }
+                    return &mut ck.parsed;
+                }
+                return &mut rs.parsed;
+            }
+            &mut vs.parsed
+        }
+        _ => &mut cfg.parsed,
+    }
+}
+
+/// Keeps a keyword without a typed handler, and says so by name.
+fn keep_verbatim(ctx: &mut C<'_, '_>, kw: &'static Kw, args: &Args) -> R {
+    let mut occurrences = vec![args.from(1)];
+    if kw.kind == Kind::ValueBlock {
+        ctx.value_block(args, |_, toks, _| {
+            occurrences.push(words_of(toks));
+            Ok(())
+        })?;
+    }
+    let span = args.span_of(0);
+    ctx.push(
+        Diagnostic::new(
+            Severity::Note,
+            "not-implemented",
+            format!(
+                "keyword '{}' is parsed but not implemented yet - it has no effect",
+                kw.path
+            ),
+        )
+        .at(span),
+    );
+    let map = parsed_for(&mut ctx.b.cfg, kw.path);
+    map.entry(kw.path.to_string())
+        .or_default()
+        .extend(occurrences);
+    Ok(())
+}
+
+/// What the handlers build, plus what they may ask the machine.
+pub struct Builder<'h> {
+    pub cfg: Config,
+    pub host: &'h dyn super::host::Host,
+}
+
+impl<'h> Handlers for Builder<'h> {
+    fn keyword(ctx: &mut Ctx<'_, Self>, kw: &'static Kw, args: &Args) -> R {
+        if !is_typed(kw.path) {
+            return keep_verbatim(ctx, kw, args);
+        }
+        let host = ctx.b.host;
+        let f = Facts { host };
+        let p = kw.path;
+        if let Some(rest) = p.strip_prefix("global_defs") {
+            return global(ctx, &f, rest.trim_start_matches('/'), args);
+        }
+        if p.starts_with("vrrp_instance") {
+            return instance(ctx, &f, p, args);
+        }
+        if p.starts_with("vrrp_script") {
+            return vrrp_script(ctx, p, args);
+        }
+        if p.starts_with("vrrp_sync_group") {
+            return sync_group(ctx, &f, p, args);
+        }
+        if p.starts_with("virtual_server_group") {
+            return vsg(ctx, args);
+        }
+        if p.starts_with("virtual_server") {
+            return virtual_server(ctx, &f, p, args);
+        }
+        if p.starts_with("track_file") || p.starts_with("vrrp_track_file") {
+            return track_file(ctx, p, args);
+        }
+        match p {
+            "SSL" => ctx.b.cfg.ssl = Some(Ssl::default()),
+            "SSL/password" | "SSL/ca" | "SSL/certificate" | "SSL/key" => {
+                let v = ctx.arg(args, 1)?.to_string();
+                let ssl = ctx.b.cfg.ssl.get_or_insert_with(Ssl::default);
+                match p {
+                    "SSL/password" => ssl.password = Some(v),
+                    "SSL/ca" => ssl.ca = Some(v),
+                    "SSL/certificate" => ssl.certificate = Some(v),
+                    _ => ssl.key = Some(v),
+                }
+            }
+            "static_ipaddress" => {
+                let mut out = Vec::new();
+                ctx.value_block(args, |c, toks, _| {
+                    if let Some(e) = addr_entry(c, &f, toks, None) {
+                        out.push(e);
+                    }
+                    Ok(())
+                })?;
+                ctx.b.cfg.static_ipaddress.extend(out);
+            }
+            "static_routes" | "static_rules" => {
+                let mut out = Vec::new();
+                ctx.value_block(args, |_, toks, _| {
+                    out.push(words_of(toks));
+                    Ok(())
+                })?;
+                if p == "static_routes" {
+                    ctx.b.cfg.static_routes.extend(out);
+                } else {
+                    ctx.b.cfg.static_rules.extend(out);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn close(ctx: &mut Ctx<'_, Self>, kw: &'static Kw) {
+        if kw.path == "vrrp_script" {
+            if let Some(s) = ctx.b.cfg.vrrp_scripts.last() {
+                if s.script.is_none() {
+                    let name = s.name.clone();
+                    ctx.b.cfg.vrrp_scripts.pop();
+                    ctx.report(
+                        Severity::Error,
+                        "script-missing",
+                        format!("No script set for vrrp_script {name} - removing"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn global(ctx: &mut C<'_, '_>, f: &Facts, k: &str, args: &Args) -> R {
+    fn g<'x>(ctx: &'x mut C<'_, '_>) -> &'x mut GlobalDefs {
+        &mut ctx.b.cfg.global
+    }
+    match k {
+        "" => {}
+        "router_id" => g(ctx).router_id = Some(ctx.arg(args, 1)?.to_string()),
+        "notification_email" => {
+            let mut v = Vec::new();
+            ctx.value_block(args, |_, toks, _| {
+                v.extend(toks.iter().map(|t| t.text.clone()));
+                Ok(())
+            })?;
+            if v.is_empty() {
+                ctx.report(
+                    Severity::Warning,
+                    "empty-block",
+                    "Warning - empty notification_email block",
+                );
+            }
+            g(ctx).notification_email.extend(v);
+        }
+        "notification_email_from" => {
+            g(ctx).notification_email_from = Some(ctx.arg(args, 1)?.to_string())
+        }
+        "smtp_server" => {
+            let host = ctx.arg(args, 1)?.to_string();
+            let port = match args.opt(2) {
+                Some(p) => match read_unsigned(p, 1, 65535) {
+                    Ok(v) => v as u16,
+                    Err(e) => {
+                        ctx.report(Severity::Error, "invalid-number", e);
+                        25
+                    }
+                },
+                None => 25,
+            };
+            if host.parse::<IpAddr>().is_err() && !f.host.resolves(&host) {
+                err(ctx, format!("Invalid smtp server {host} {port}"));
+            } else {
+                g(ctx).smtp_server = Some(SmtpServer { host, port });
+            }
+        }
+        "smtp_helo_name" => g(ctx).smtp_helo_name = Some(ctx.arg(args, 1)?.to_string()),
+        "smtp_connect_timeout" => {
+            if let Some(v) = unsigned(ctx, args, 1, 1, u32::MAX as u64)? {
+                g(ctx).smtp_connect_timeout = Duration::from_secs(v);
+            }
+        }
+        "smtp_alert" => g(ctx).smtp_alert = opt_bool(ctx, args),
+        "smtp_alert_vrrp" => g(ctx).smtp_alert_vrrp = opt_bool(ctx, args),
+        "smtp_alert_checker" => g(ctx).smtp_alert_checker = opt_bool(ctx, args),
+        "no_email_faults" => g(ctx).no_email_faults = true,
+        "script_user" => {
+            let user = ctx.arg(args, 1)?.to_string();
+            let group = args.opt(2).map(str::to_string);
+            if f.host.user(&user).is_none() {
+                err(ctx, "Error setting global script uid/gid");
+            }
+            g(ctx).script_user = Some((user, group));
+        }
+        "enable_script_security" => g(ctx).enable_script_security = true,
+        "notify_fifo"
+        | "notify_fifo_script"
+        | "vrrp_notify_fifo"
+        | "vrrp_notify_fifo_script"
+        | "lvs_notify_fifo"
+        | "lvs_notify_fifo_script" => {
+            let s = script(ctx, args)?;
+            let gd = g(ctx);
+            let slot = match k {
+                "notify_fifo" => &mut gd.notify_fifo,
+                "notify_fifo_script" => &mut gd.notify_fifo_script,
+                "vrrp_notify_fifo" => &mut gd.vrrp_notify_fifo,
+                "vrrp_notify_fifo_script" => &mut gd.vrrp_notify_fifo_script,
+                "lvs_notify_fifo" => &mut gd.lvs_notify_fifo,
+                _ => &mut gd.lvs_notify_fifo_script,
+            };
+            *slot = s;
+        }
+        "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
+            let s = ctx.arg(args, 1)?;
+            match ip(s) {
+                Some(a) if a.is_multicast() && (a.is_ipv4() == (k == "vrrp_mcast_group4")) => {
+                    if k == "vrrp_mcast_group4" {
+                        g(ctx).vrrp_mcast_group4 = Some(a)
+                    } else {
+                        g(ctx).vrrp_mcast_group6 = Some(a)
+                    }
+                }
+                _ => err(ctx, format!("{k} '{s}' is invalid")),
+            }
+        }
+        "vrrp_version" => {
+            if let Some(v) = unsigned(ctx, args, 1, 2, 3)? {
+                g(ctx).vrrp_version = v as u8;
+            }
+        }
+        "vrrp_strict" => g(ctx).vrrp_strict = true,
+        "vrrp_skip_check_adv_addr" => g(ctx).vrrp_skip_check_adv_addr = true,
+        "vrrp_check_unicast_src" => g(ctx).vrrp_check_unicast_src = true,
+        "vrrp_garp_master_delay" | "vrrp_garp_lower_prio_delay" => {
+            if let Some(v) = unsigned(ctx, args, 1, 0, 86400)? {
+                let d = Duration::from_secs(v);
+                if k == "vrrp_garp_master_delay" {
+                    g(ctx).vrrp_garp_master_delay = d
+                } else {
+                    g(ctx).vrrp_garp_lower_prio_delay = Some(d)
+                }
+            }
+        }
+        "vrrp_garp_master_repeat"
+        | "vrrp_garp_lower_prio_repeat"
+        | "vrrp_garp_master_refresh_repeat" => {
+            if let Some(v) = unsigned(ctx, args, 1, 0, u32::MAX as u64)? {
+                match k {
+                    "vrrp_garp_master_repeat" => g(ctx).vrrp_garp_master_repeat = v as u32,
+                    "vrrp_garp_lower_prio_repeat" => {
+                        g(ctx).vrrp_garp_lower_prio_repeat = Some(v as u32)
+                    }
+                    _ => g(ctx).vrrp_garp_master_refresh_repeat = v as u32,
+                }
+            }
+        }
+        "vrrp_garp_master_refresh" => {
+            if let Some(v) = unsigned(ctx, args, 1, 0, u32::MAX as u64)? {
+                g(ctx).vrrp_garp_master_refresh = Duration::from_secs(v);
+            }
+        }
+        "vrrp_garp_interval" | "vrrp_gna_interval" => {
+            let s = ctx.arg(args, 1)?;
+            let (v, e) = read_decimal(s, 1, u32::MAX as u64, 6);
+            if let Some(e) = e {
+                ctx.report(Severity::Error, "invalid-number", e);
+            }
+            match v {
+                Some(us) => {
+                    let d = Duration::from_micros(us);
+                    if k == "vrrp_garp_interval" {
+                        g(ctx).vrrp_garp_interval = d
+                    } else {
+                        g(ctx).vrrp_gna_interval = d
+                    }
+                }
+                None => err(ctx, format!("{k} '{s}' is invalid")),
+            }
+        }
+        "vrrp_lower_prio_no_advert" => {
+            if let Some(b) = opt_bool(ctx, args) {
+                g(ctx).vrrp_lower_prio_no_advert = b
+            }
+        }
+        "vrrp_higher_prio_send_advert" => {
+            if let Some(b) = opt_bool(ctx, args) {
+                g(ctx).vrrp_higher_prio_send_advert = b
+            }
+        }
+        "vrrp_down_timer_adverts" => {
+            if let Some(v) = unsigned(ctx, args, 1, 1, 100)? {
+                g(ctx).vrrp_down_timer_adverts = v as u32;
+            }
+        }
+        "dynamic_interfaces" => g(ctx).dynamic_interfaces = true,
+        "default_interface" => {
+            let v = ctx.arg(args, 1)?.to_string();
+            if !f.host.interface_exists(&v) {
+                err(ctx, format!("default interface {v} does not exist"));
+            }
+            g(ctx).default_interface = Some(v);
+        }
+        "max_auto_priority" => {
+            let v = match args.opt(1) {
+                None => Some(99),
+                Some(s) => match read_int(s, -1, 99) {
+                    Ok(v) => Some(v as i32),
+                    Err(e) => {
+                        ctx.report(Severity::Error, "invalid-number", e);
+                        None
+                    }
+                },
+            };
+            if v.is_some() {
+                g(ctx).max_auto_priority = v;
+            }
+        }
+        "lvs_flush" => g(ctx).lvs_flush = true,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn vrrp_script(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
+    if p == "vrrp_script" {
+        let name = ctx.arg(args, 1)?.to_string();
+        ctx.b.cfg.vrrp_scripts.push(VrrpScript::new(name));
+        return Ok(());
+    }
+    let k = &p["vrrp_script/".len()..];
+    let s = match k {
+        "script" => {
+            let sc = script(ctx, args)?;
+            if let Some(s) = last(&mut ctx.b.cfg.vrrp_scripts) {
+                s.script = sc;
+            }
+            return Ok(());
+        }
+        "interval" | "timeout" => {
+            let v = timer(ctx, args, 0, 0)?;
+            let Some(s) = last(&mut ctx.b.cfg.vrrp_scripts) else {
+                return Ok(());
+            };
+            match (k, v) {
+                ("interval", Some(d)) if d.is_zero() => {
+                    s.interval = Duration::from_secs(1);
+                }
+                ("interval", Some(d)) => s.interval = d,
+                ("timeout", Some(d)) => s.timeout = Some(d),
+                _ => {}
+            }
+            return Ok(());
+        }
+        "weight" => {
+            let w = ctx.arg(args, 1)?;
+            match read_int(w, -253, 253) {
+                Ok(v) => {
+                    let rev = args.opt(2) == Some("reverse");
+                    if let Some(s) = last(&mut ctx.b.cfg.vrrp_scripts) {
+                        s.weight = v as i32;
+                        s.weight_reverse = rev;
+                    }
+                }
+                Err(e) => ctx.report(Severity::Error, "invalid-number", e),
+            }
+            return Ok(());
+        }
+        "rise" | "fall" => unsigned(ctx, args, 1, 1, u32::MAX as u64)?,
+        "init_fail" => {
+            if let Some(s) = last(&mut ctx.b.cfg.vrrp_scripts) {
+                s.init_fail = true;
+            }
+            return Ok(());
+        }
+        _ => None,
+    };
+    if let (Some(v), Some(sc)) = (s, last(&mut ctx.b.cfg.vrrp_scripts)) {
+        if k == "rise" {
+            sc.rise = v as u32
+        } else {
+            sc.fall = v as u32
+        }
+    }
+    Ok(())
+}
+
+fn instance(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
+    if p == "vrrp_instance" {
+        if args.len() != 2 {
+            err(ctx, "vrrp_instance must have a name");
+            ctx.skip_block(true);
+            return Ok(());
+        }
+        let name = ctx.arg(args, 1)?.to_string();
+        if ctx.b.cfg.vrrp_instances.iter().any(|i| i.name == name) {
+            err(ctx, format!("vrrp instance {name} already defined"));
+            ctx.skip_block(true);
+            return Ok(());
+        }
+        ctx.b.cfg.vrrp_instances.push(VrrpInstance::new(name));
+        return Ok(());
+    }
+    let Some(name) = ctx.b.cfg.vrrp_instances.last().map(|i| i.name.clone()) else {
+        return Ok(());
+    };
+    let k = &p["vrrp_instance/".len()..];
+    macro_rules! inst {
+        () => {
+            ctx.b
+                .cfg
+                .vrrp_instances
+                .last_mut()
+                .expect("instance exists")
+        };
+    }
+    match k {
+        "state" => {
+            let s = ctx.arg(args, 1)?;
+            match s {
+                "MASTER" => inst!().state = Some(InitialState::Master),
+                "BACKUP" => {
+                    if inst!().state == Some(InitialState::Master) {
+                        err(
+                            ctx,
+                            format!("({name}) state previously set as MASTER - ignoring BACKUP"),
+                        );
+                    } else {
+                        inst!().state = Some(InitialState::Backup)
+                    }
+                }
+                other => {
+                    err(
+                        ctx,
+                        format!("({name}) unknown state '{other}', defaulting to BACKUP"),
+                    );
+                    inst!().state = Some(InitialState::Backup);
+                }
+            }
+        }
+        "interface" => {
+            let s = ctx.arg(args, 1)?.to_string();
+            if s.len() >= 16 {
+                err(ctx, format!("Interface name '{s}' too long - ignoring"));
+            } else {
+                if !f.host.interface_exists(&s) {
+                    err(
+                        ctx,
+                        format!("WARNING - interface {s} for vrrp_instance {name} doesn't exist"),
+                    );
+                } else if s == "lo" {
+                    err(
+                        ctx,
+                        format!(
+                            "({name}) cannot use a loopback interface ({s}) for vrrp - ignoring"
+                        ),
+                    );
+                    return Ok(());
+                }
+                inst!().interface = Some(s);
+            }
+        }
+        "virtual_router_id" => {
+            let s = ctx.arg(args, 1)?.to_string();
+            match read_unsigned(&s, 1, 255) {
+                Ok(v) => inst!().virtual_router_id = Some(v as u8),
+                Err(e) => {
+                    ctx.report(Severity::Error, "invalid-number", e);
+                    err(
+                        ctx,
+                        format!("({name}): VRID '{s}' not valid - must be between 1 & 255"),
+                    );
+                }
+            }
+        }
+        "priority" => {
+            let s = ctx.arg(args, 1)?.to_string();
+            match read_unsigned(&s, 1, 255) {
+                Ok(v) => inst!().priority = Some(v as u8),
+                Err(e) => {
+                    ctx.report(Severity::Error, "invalid-number", e);
+                    err(
+                        ctx,
+                        format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"),
+                    );
+                    inst!().priority = Some(100);
+                }
+            }
+        }
+        "advert_int" => {
+            let s = ctx.arg(args, 1)?.to_string();
+            let (v, e) = read_decimal(&s, TIMER_HZ / 100, 255 * TIMER_HZ, 6);
+            if let Some(e) = e {
+                ctx.report(Severity::Error, "invalid-number", e);
+            }
+            match v {
+                Some(us) if us > 0 => inst!().advert_int = Duration::from_micros(us),
+                _ => err(
+                    ctx,
+                    format!("({name}) Advert interval ({s}) not valid! Must be > 0 - ignoring"),
+                ),
+            }
+        }
+        "version" => {
+            if let Some(v) = unsigned(ctx, args, 1, 2, 3)? {
+                inst!().version = Some(v as u8);
+            }
+        }
+        "authentication" => {
+            inst!()
+                .authentication
+                .get_or_insert_with(Authentication::default);
+        }
+        "authentication/auth_type" => {
+            let s = ctx.arg(args, 1)?;
+            let t = match s {
+                "PASS" => Some(AuthType::Pass),
+                "AH" => Some(AuthType::Ah),
+                other => {
+                    err(
+                        ctx,
+                        format!("({name}) unknown authentication type '{other}'"),
+                    );
+                    None
+                }
+            };
+            if t.is_some() {
+                inst!()
+                    .authentication
+                    .get_or_insert_with(Authentication::default)
+                    .auth_type = t;
+            }
+        }
+        "authentication/auth_pass" => {
+            let s = ctx.arg(args, 1)?;
+            let mut pass = s.as_bytes().to_vec();
+            if pass.len() > 8 {
+                pass.truncate(8);
+                err(ctx, "Truncating auth_pass to 8 characters");
+            }
+            inst!()
+                .authentication
+                .get_or_insert_with(Authentication::default)
+                .auth_pass = Some(String::from_utf8_lossy(&pass).into_owned());
+        }
+        "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+            let ifn = inst!().interface.clone();
+            let mut out = Vec::new();
+            ctx.value_block(args, |c, toks, _| {
+                if let Some(e) = addr_entry(c, f, toks, ifn.as_deref()) {
+                    out.push(e);
+                }
+                Ok(())
+            })?;
+            if k == "virtual_ipaddress" {
+                inst!().virtual_ipaddress.extend(out);
+            } else {
+                inst!().virtual_ipaddress_excluded.extend(out);
+            }
+        }
+        "virtual_routes" | "virtual_rules" => {
+            let mut out = Vec::new();
+            ctx.value_block(args, |_, toks, _| {
+                out.push(words_of(toks));
+                Ok(())
+            })?;
+            if k == "virtual_routes" {
+                inst!().virtual_routes.extend(out);
+            } else {
+                inst!().virtual_rules.extend(out);
+            }
+        }
+        "nopreempt" => inst!().nopreempt = true,
+        "preempt" => inst!().nopreempt = false,
+        "preempt_delay" => {
+            if let Some(d) = timer(ctx, args, 0, 1000 * TIMER_HZ)? {
+                inst!().preempt_delay = d;
+            }
+        }
+        "unicast_peer" => {
+            let mut out = Vec::new();
+            ctx.value_block(args, |c, toks, _| {
+                match ip(&toks[0].text) {
+                    Some(addr) => out.push(UnicastPeer {
+                        addr,
+                        min_ttl: None,
+                        max_ttl: None,
+                    }),
+                    None => err(
+                        c,
+                        format!(
+                            "Configuration error: VRRP instance[{name}] malformed unicast peer address[{}]. Skipping...",
+                            toks[0].text
+                        ),
+                    ),
+                }
+                Ok(())
+            })?;
+            inst!().unicast_peer.extend(out);
+        }
+        "unicast_src_ip" | "mcast_src_ip" => {
+            let s = ctx.arg(args, 1)?;
+            match ip(s) {
+                Some(a) => {
+                    if k == "unicast_src_ip" {
+                        inst!().unicast_src_ip = Some(a)
+                    } else {
+                        inst!().mcast_src_ip = Some(a)
+                    }
+                }
+                None => err(
+                    ctx,
+                    format!("Configuration error: VRRP instance[{name}] malformed src address[{s}]. Skipping..."),
+                ),
+            }
+        }
+        "unicast_ttl" => {
+            if let Some(v) = unsigned(ctx, args, 1, 0, 255)? {
+                inst!().unicast_ttl = Some(v as u8);
+            }
+        }
+        "track_interface" => {
+            let own = inst!().interface.clone();
+            let mut out = Vec::new();
+            ctx.value_block(args, |c, toks, _| {
+                let r = track_ref(c, toks, -253, 253);
+                if own.as_deref() == Some(r.name.as_str()) {
+                    err(
+                        c,
+                        format!(
+                            "({name}) Ignoring track_interface {} since own interface",
+                            r.name
+                        ),
+                    );
+                } else if !f.host.interface_exists(&r.name) {
+                    err(
+                        c,
+                        format!("({name}) tracked interface {} doesn't exist", r.name),
+                    );
+                } else {
+                    out.push(r);
+                }
+                Ok(())
+            })?;
+            inst!().track_interface.extend(out);
+        }
+        "track_script" | "track_file" | "track_process" => {
+            let (min, max) = if k == "track_script" {
+                (-253, 253)
+            } else {
+                (-254, 254)
+            };
+            let mut out = Vec::new();
+            ctx.value_block(args, |c, toks, _| {
+                out.push(track_ref(c, toks, min, max));
+                Ok(())
+            })?;
+            let i = inst!();
+            match k {
+                "track_script" => i.track_script.extend(out),
+                "track_file" => i.track_file.extend(out),
+                _ => i.track_process.extend(out),
+            }
+        }
+        "dont_track_primary" => inst!().dont_track_primary = true,
+        "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+            let s = script(ctx, args)?;
+            let i = inst!();
+            match k {
+                "notify_master" => i.notify_master = s,
+                "notify_backup" => i.notify_backup = s,
+                "notify_fault" => i.notify_fault = s,
+                "notify_stop" => i.notify_stop = s,
+                _ => i.notify = s,
+            }
+        }
+        "smtp_alert" => inst!().smtp_alert = opt_bool(ctx, args),
+        "garp_master_delay" | "garp_master_refresh" => {
+            if let Some(v) = unsigned(ctx, args, 1, 0, 86400)? {
+                let d = Some(Duration::from_secs(v));
+                if k == "garp_master_delay" {
+                    inst!().garp_master_delay = d
+                } else {
+                    inst!().garp_master_refresh = d
+                }
+            }
+        }
+        "garp_master_repeat" | "garp_master_refresh_repeat" => {
+            if let Some(v) = unsigned(ctx, args, 1, 0, u32::MAX as u64)? {
+                if k == "garp_master_repeat" {
+                    inst!().garp_master_repeat = Some(v as u32)
+                } else {
+                    inst!().garp_master_refresh_repeat = Some(v as u32)
+                }
+            }
+        }
+        "lower_prio_no_advert" => inst!().lower_prio_no_advert = opt_bool(ctx, args),
+        "higher_prio_send_advert" => inst!().higher_prio_send_advert = opt_bool(ctx, args),
+        "skip_check_adv_addr" => inst!().skip_check_adv_addr = opt_bool(ctx, args),
+        "strict_mode" => inst!().strict_mode = opt_bool(ctx, args),
+        "down_timer_adverts" => {
+            if let Some(v) = unsigned(ctx, args, 1, 1, 100)? {
+                inst!().down_timer_adverts = Some(v as u32);
+            }
+        }
+        "accept" => inst!().accept = Some(true),
+        "no_accept" => inst!().accept = Some(false),
+        "use_vmac" => inst!().use_vmac = Some(args.from(1)),
+        "lvs_sync_daemon_interface" => {
+            ctx.arg(args, 1)?;
+            ctx.report(
+                Severity::Warning,
+                "deprecated",
+                format!(
+                    "({name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.\n        Please use global lvs_sync_daemon"
+                ),
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn sync_group(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
+    if p == "vrrp_sync_group" {
+        let name = ctx.arg(args, 1)?.to_string();
+        if ctx.b.cfg.vrrp_sync_groups.iter().any(|g| g.name == name) {
+            err(ctx, format!("vrrp sync group {name} already defined"));
+            ctx.skip_block(true);
+            return Ok(());
+        }
+        ctx.b.cfg.vrrp_sync_groups.push(SyncGroup {
+            name,
+            ..Default::default()
+        });
+        return Ok(());
+    }
+    let Some(name) = ctx.b.cfg.vrrp_sync_groups.last().map(|g| g.name.clone()) else {
+        return Ok(());
+    };
+    let k = &p["vrrp_sync_group/".len()..];
+    macro_rules! grp {
+        () => {
+            ctx.b.cfg.vrrp_sync_groups.last_mut().expect("group exists")
+        };
+    }
+    match k {
+        "group" => {
+            let mut out = Vec::new();
+            ctx.value_block(args, |_, toks, _| {
+                out.extend(toks.iter().map(|t| t.text.clone()));
+                Ok(())
+            })?;
+            grp!().group.extend(out);
+        }
+        "track_interface" | "track_script" | "track_file" => {
+            let mut out = Vec::new();
+            ctx.value_block(args, |c, toks, _| {
+                let r = track_ref(c, toks, -254, 254);
+                if k == "track_interface" && !f.host.interface_exists(&r.name) {
+                    err(
+                        c,
+                        format!("({name}) tracked interface {} doesn't exist", r.name),
+                    );
+                } else {
+                    out.push(r);
+                }
+                Ok(())
+            })?;
+            match k {
+                "track_interface" => grp!().track_interface.extend(out),
+                "track_script" => grp!().track_script.extend(out),
+                _ => grp!().track_file.extend(out),
+            }
+        }
+        "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+            let s = script(ctx, args)?;
+            let g = grp!();
+            match k {
+                "notify_master" => g.notify_master = s,
+                "notify_backup" => g.notify_backup = s,
+                "notify_fault" => g.notify_fault = s,
+                "notify_stop" => g.notify_stop = s,
+                _ => g.notify = s,
+            }
+        }
+        "smtp_alert" => grp!().smtp_alert = opt_bool(ctx, args),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn track_file(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
+    let k = p.split('/').nth(1).unwrap_or("");
+    match k {
+        "" => {
+            let name = ctx.arg(args, 1)?.to_string();
+            ctx.b.cfg.track_files.push(TrackFile {
+                name,
+                weight: 1,
+                ..Default::default()
+            });
+        }
+        "file" => {
+            let v = ctx.arg(args, 1)?.to_string();
+            if let Some(t) = last(&mut ctx.b.cfg.track_files) {
+                t.file = Some(v);
+            }
+        }
+        "weight" => {
+            let w = ctx.arg(args, 1)?;
+            match read_int(w, -254, 254) {
+                Ok(v) => {
+                    let rev = args.opt(2) == Some("reverse");
+                    if let Some(t) = last(&mut ctx.b.cfg.track_files) {
+                        t.weight = v as i32;
+                        t.reverse = rev;
+                    }
+                }
+                Err(e) => ctx.report(Severity::Error, "invalid-number", e),
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn vsg(ctx: &mut C<'_, '_>, args: &Args) -> R {
+    let name = ctx.arg(args, 1)?.to_string();
+    let mut entries = Vec::new();
+    ctx.value_block(args, |c, toks, _| {
+        let a = toks[0].text.as_str();
+        if a == "fwmark" {
+            match toks
+                .get(1)
+                .map(|t| read_unsigned(&t.text, 1, u32::MAX as u64))
+            {
+                Some(Ok(v)) => entries.push(VsgEntry::Fwmark(v as u32)),
+                Some(Err(e)) => c.report(Severity::Error, "invalid-number", e),
+                None => err(c, "virtual server group fwmark missing"),
+            }
+            return Ok(());
+        }
+        let port = toks.get(1).and_then(|t| t.text.parse::<u16>().ok());
+        let (first, last) = match a.split_once('-') {
+            Some((f, l)) => {
+                let first: Option<IpAddr> = f.parse().ok();
+                let last = match (first, l.parse::<IpAddr>().ok()) {
+                    (_, Some(l)) => Some(l),
+                    (Some(IpAddr::V4(f4)), None) => l.parse::<u8>().ok().map(|o| {
+                        let mut b = f4.octets();
+                        b[3] = o;
+                        IpAddr::from(b)
+                    }),
+                    (Some(IpAddr::V6(f6)), None) => u16::from_str_radix(l, 16).ok().map(|o| {
+                        let mut s = f6.segments();
+                        s[7] = o;
+                        IpAddr::from(s)
+                    }),
+                    _ => None,
+                };
+                (first, last)
+            }
+            None => (addr_prefix(a).map(|x| x.0), None),
+        };
+        match first {
+            Some(first) => entries.push(VsgEntry::Range { first, last, port }),
+            None => err(c, format!("Invalid virtual server group address {a}")),
+        }
+        Ok(())
+    })?;
+    ctx.b
+        .cfg
+        .virtual_server_groups
+        .push(VirtualServerGroup { name, entries });
+    Ok(())
+}
+
+fn lb_kind(s: &str) -> Option<LbKind> {
+    match s {
+        "NAT" => Some(LbKind::Nat),
+        "DR" => Some(LbKind::Dr),
+        "TUN" => Some(LbKind::Tun),
+        _ => None,
+    }
+}
+
+const SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos",
+];
+
+fn options_for(cfg: &mut Config, depth: usize) -> Option<&mut CheckOptions> {
+    let vs = cfg.virtual_servers.last_mut()?;
+    if depth == 1 {
+        return Some(&mut vs.options);
+    }
+    let rs = vs.real_servers.last_mut()?;
+    if depth == 2 {
+        return Some(&mut rs.options);
+    }
+    Some(&mut rs.checkers.last_mut()?.options)
+}
+
+fn virtual_server(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
+    let _ = f;
+    let parts: Vec<&str> = p.split('/').collect();
+    let depth = parts.len() - 1;
+    let k = *parts.last().unwrap_or(&"");
+    if p == "virtual_server" {
+        let a = ctx.arg(args, 1)?;
+        let addr = if a == "fwmark" {
+            let s = ctx.arg(args, 2)?;
+            match read_unsigned(s, 1, u32::MAX as u64) {
+                Ok(v) => Some(VsAddr::Fwmark(v as u32)),
+                Err(e) => {
+                    ctx.report(Severity::Error, "invalid-number", e);
+                    None
+                }
+            }
+        } else if a == "group" {
+            Some(VsAddr::Group(ctx.arg(args, 2)?.to_string()))
+        } else {
+            let port = args.opt(2).and_then(|p| p.parse::<u16>().ok());
+            match ip(a) {
+                Some(addr) => Some(VsAddr::Ip { addr, port }),
+                None => {
+                    err(
+                        ctx,
+                        format!(
+                            "Invalid virtual server IP address/port {a}/{} - skipping",
+                            args.opt(2).unwrap_or("")
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        match addr {
+            Some(addr) => ctx.b.cfg.virtual_servers.push(VirtualServer {
+                addr,
+                lb_algo: None,
+                lb_kind: None,
+                protocol: None,
+                persistence_timeout: None,
+                persistence_granularity: None,
+                quorum: 1,
+                hysteresis: 0,
+                quorum_up: None,
+                quorum_down: None,
+                sorry_server: None,
+                sorry_server_inhibit: false,
+                omega: false,
+                ha_suspend: false,
+                ops: false,
+                smtp_alert: None,
+                weight: None,
+                options: CheckOptions::default(),
+                real_servers: Vec::new(),
+                parsed: Parsed::new(),
+            }),
+            None => ctx.skip_block(true),
+        }
+        return Ok(());
+    }
+    if ctx.b.cfg.virtual_servers.is_empty() {
+        return Ok(());
+    }
+    // Options common to every level.
+    match k {
+        "connect_timeout" | "delay_before_retry" | "warmup" | "delay_loop" => {
+            let d = timer(ctx, args, 0, 0)?;
+            if let (Some(d), Some(o)) = (d, options_for(&mut ctx.b.cfg, depth)) {
+                match k {
+                    "connect_timeout" => o.connect_timeout = Some(d),
+                    "delay_before_retry" => o.delay_before_retry = Some(d),
+                    "warmup" => o.warmup = Some(d),
+                    _ => o.delay_loop = Some(d),
+                }
+            }
+            return Ok(());
+        }
+        "retry" | "nb_get_retry" => {
+            if k == "nb_get_retry" {
+                ctx.report(
+                    Severity::Warning,
+                    "deprecated",
+                    "nb_get_retry is deprecated - please use 'retry'",
+                );
+            }
+            let v = unsigned(ctx, args, 1, 0, u32::MAX as u64)?;
+            if let (Some(v), Some(o)) = (v, options_for(&mut ctx.b.cfg, depth)) {
+                o.retry = Some(v as u32);
+            }
+            return Ok(());
+        }
+        "alpha" | "inhibit_on_failure" => {
+            let b = if depth == 1 {
+                Some(true)
+            } else {
+                opt_bool(ctx, args)
+            };
+            if let Some(o) = options_for(&mut ctx.b.cfg, depth) {
+                if k == "alpha" {
+                    o.alpha = b
+                } else {
+                    o.inhibit_on_failure = b
+                }
+            }
+            return Ok(());
+        }
+        "virtualhost" if depth <= 3 => {
+            let v = ctx.arg(args, 1)?.to_string();
+            if let Some(o) = options_for(&mut ctx.b.cfg, depth) {
+                o.virtualhost = Some(v);
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    macro_rules! vs {
+        () => {
+            ctx.b.cfg.virtual_servers.last_mut().expect("vs exists")
+        };
+    }
+    if depth == 1 {
+        match k {
+            "lb_algo" | "lvs_sched" => {
+                let s = ctx.arg(args, 1)?;
+                if SCHEDULERS.contains(&s) {
+                    vs!().lb_algo = Some(s.to_string());
+                } else {
+                    err(ctx, format!("Invalid lvs_scheduler '{s}' - ignoring"));
+                }
+            }
+            "lb_kind" | "lvs_method" => {
+                let s = ctx.arg(args, 1)?;
+                match lb_kind(s) {
+                    Some(m) => vs!().lb_kind = Some(m),
+                    None => err(ctx, format!("Invalid lvs_method {s} - ignoring")),
+                }
+            }
+            "protocol" => {
+                let s = ctx.arg(args, 1)?;
+                let pr = match s.to_ascii_uppercase().as_str() {
+                    "TCP" => Some(Protocol::Tcp),
+                    "UDP" => Some(Protocol::Udp),
+                    "SCTP" => Some(Protocol::Sctp),
+                    _ => None,
+                };
+                match pr {
+                    Some(pr) => vs!().protocol = Some(pr),
+                    None => err(ctx, format!("Unknown protocol {s} - ignoring")),
+                }
+            }
+            "persistence_timeout" => {
+                let v = match args.opt(1) {
+                    None => Some(360),
+                    Some(s) => match read_unsigned(s, 1, u32::MAX as u64) {
+                        Ok(v) => Some(v),
+                        Err(_) => {
+                            err(ctx, "persistence_timeout invalid");
+                            None
+                        }
+                    },
+                };
+                if let Some(v) = v {
+                    vs!().persistence_timeout = Some(Duration::from_secs(v));
+                }
+            }
+            "persistence_granularity" => {
+                vs!().persistence_granularity = Some(ctx.arg(args, 1)?.to_string())
+            }
+            "quorum" => {
+                if let Some(v) = unsigned(ctx, args, 1, 1, u32::MAX as u64)? {
+                    vs!().quorum = v as u32;
+                }
+            }
+            "hysteresis" => {
+                if let Some(v) = unsigned(ctx, args, 1, 0, u32::MAX as u64)? {
+                    vs!().hysteresis = v as u32;
+                }
+            }
+            "quorum_up" | "quorum_down" => {
+                let s = script(ctx, args)?;
+                if k == "quorum_up" {
+                    vs!().quorum_up = s
+                } else {
+                    vs!().quorum_down = s
+                }
+            }
+            "sorry_server" => {
+                let a = ctx.arg(args, 1)?;
+                match ip(a) {
+                    Some(addr) => {
+                        let port = args.opt(2).and_then(|p| p.parse().ok());
+                        vs!().sorry_server = Some((addr, port));
+                    }
+                    None => err(
+                        ctx,
+                        format!("Invalid sorry_server IP address {a} - skipping"),
+                    ),
+                }
+            }
+            "sorry_server_inhibit" => vs!().sorry_server_inhibit = true,
+            "omega" => vs!().omega = true,
+            "ha_suspend" => vs!().ha_suspend = true,
+            "ops" => vs!().ops = true,
+            "smtp_alert" => vs!().smtp_alert = opt_bool(ctx, args),
+            "weight" => {
+                if let Some(v) = unsigned(ctx, args, 1, 1, 65535)? {
+                    vs!().weight = Some(v as u32);
+                }
+            }
+            "real_server" => {
+                let a = ctx.arg(args, 1)?;
+                match ip(a) {
+                    Some(addr) => {
+                        let port = args.opt(2).and_then(|p| p.parse().ok());
+                        vs!().real_servers.push(RealServer {
+                            addr,
+                            port,
+                            weight: None,
+                            lvs_method: None,
+                            notify_up: None,
+                            notify_down: None,
+                            uthreshold: None,
+                            lthreshold: None,
+                            smtp_alert: None,
+                            options: CheckOptions::default(),
+                            checkers: Vec::new(),
+                            parsed: Parsed::new(),
+                        });
+                    }
+                    None => {
+                        err(
+                            ctx,
+                            format!("Invalid real server ip address/port {a} - skipping"),
+                        );
+                        ctx.skip_block(true);
+                    }
+                }
+            }
+            _ => {}
+        }
+        return Ok(());
+    }
+    let Some(rs) = vs!().real_servers.last_mut() else {
+        return Ok(());
+    };
+    let _ = rs;
+    macro_rules! rs {
+        () => {
+            vs!().real_servers.last_mut().expect("rs exists")
+        };
+    }
+    if depth == 2 {
+        match k {
+            "weight" => {
+                if let Some(v) = unsigned(ctx, args, 1, 0, 65535)? {
+                    rs!().weight = Some(v as u32);
+                }
+            }
+            "uthreshold" | "lthreshold" => {
+                if let Some(v) = unsigned(ctx, args, 1, 0, u32::MAX as u64)? {
+                    if k == "uthreshold" {
+                        rs!().uthreshold = Some(v as u32)
+                    } else {
+                        rs!().lthreshold = Some(v as u32)
+                    }
+                }
+            }
+            "notify_up" | "notify_down" => {
+                let s = script(ctx, args)?;
+                if k == "notify_up" {
+                    rs!().notify_up = s
+                } else {
+                    rs!().notify_down = s
+                }
+            }
+            "smtp_alert" => rs!().smtp_alert = opt_bool(ctx, args),
+            "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" | "SMTP_CHECK" | "DNS_CHECK"
+            | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
+                let kind = match k {
+                    "TCP_CHECK" => CheckerKind::Tcp,
+                    "HTTP_GET" => CheckerKind::HttpGet,
+                    "SSL_GET" => CheckerKind::SslGet,
+                    "MISC_CHECK" => CheckerKind::Misc,
+                    "SMTP_CHECK" => CheckerKind::Smtp,
+                    "DNS_CHECK" => CheckerKind::Dns,
+                    "UDP_CHECK" => CheckerKind::Udp,
+                    "PING_CHECK" => CheckerKind::Ping,
+                    "FILE_CHECK" => CheckerKind::File,
+                    _ => CheckerKind::Bfd,
+                };
+                rs!().checkers.push(Checker::new(kind));
+            }
+            _ => {}
+        }
+        return Ok(());
+    }
+    let Some(_) = rs!().checkers.last_mut() else {
+        return Ok(());
+    };
+    macro_rules! ck {
+        () => {
+            rs!().checkers.last_mut().expect("checker exists")
+        };
+    }
+    if depth == 3 {
+        match k {
+            "connect_ip" | "bindto" => {
+                let a = ctx.arg(args, 1)?;
+                match ip(a) {
+                    Some(v) => {
+                        if k == "connect_ip" {
+                            ck!().connect_ip = Some(v)
+                        } else {
+                            ck!().bindto = Some(v)
+                        }
+                    }
+                    None => err(ctx, format!("Invalid {k} address {a} - ignoring")),
+                }
+            }
+            "connect_port" | "bind_port" => {
+                if let Some(v) = unsigned(ctx, args, 1, 0, 65535)? {
+                    if k == "connect_port" {
+                        ck!().connect_port = Some(v as u16)
+                    } else {
+                        ck!().bind_port = Some(v as u16)
+                    }
+                }
+            }
+            "bind_if" => ck!().bind_if = Some(ctx.arg(args, 1)?.to_string()),
+            "url" => ck!().urls.push(Url::default()),
+            "misc_path" => {
+                let s = script(ctx, args)?;
+                ck!().misc_path = s;
+            }
+            "misc_timeout" => {
+                if let Some(v) = unsigned(ctx, args, 1, 1, u32::MAX as u64)? {
+                    ck!().misc_timeout = Some(Duration::from_secs(v));
+                }
+            }
+            "misc_dynamic" => ck!().misc_dynamic = true,
+            _ => {}
+        }
+        return Ok(());
+    }
+    let Some(_) = ck!().urls.last_mut() else {
+        return Ok(());
+    };
+    macro_rules! url {
+        () => {
+            ck!().urls.last_mut().expect("url exists")
+        };
+    }
+    match k {
+        "path" => url!().path = Some(ctx.arg(args, 1)?.to_string()),
+        "digest" => {
+            let d = ctx.arg(args, 1)?.to_string();
+            if d.len() != 32 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
+                err(ctx, format!("digest '{d}' is not a valid MD5 digest"));
+            } else {
+                url!().digest = Some(d.to_ascii_lowercase());
+            }
+        }
+        "status_code" => {
+            let mut ranges = Vec::new();
+            for w in args.from(1) {
+                let (a, b) = w.split_once('-').unwrap_or((&w, &w));
+                match (a.parse::<u16>(), b.parse::<u16>()) {
+                    (Ok(a), Ok(b))
+                        if (100..=599).contains(&a) && (100..=599).contains(&b) && a <= b =>
+                    {
+                        ranges.push((a, b))
+                    }
+                    _ => err(
+                        ctx,
+                        format!("Invalid HTTP_GET status code range '{w}' - skipping"),
+                    ),
+                }
+            }
+            url!().status_code.extend(ranges);
+        }
+        "virtualhost" => url!().virtualhost = Some(ctx.arg(args, 1)?.to_string()),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Unused-token helper kept for handlers that take value-block lines as words.
+pub fn tokens_text(toks: &[Tok]) -> Vec<String> {
+    words_of(toks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_list_is_sorted_and_in_the_tree() {
+        let mut sorted = TYPED.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, TYPED, "TYPED must stay sorted for binary search");
+        let mut all = std::collections::BTreeSet::new();
+        super::super::keywords::walk(&mut |k| {
+            all.insert(k.path);
+        });
+        for p in TYPED {
+            assert!(all.contains(p), "{p} is not a keyword path");
+        }
+    }
+}

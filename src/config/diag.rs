@@ -152,7 +152,10 @@ mod tests {
         assert_eq!(exit_status(&[d(Severity::Warning)]), 5);
         assert_eq!(exit_status(&[d(Severity::Fatal)]), 4);
         assert_eq!(exit_status(&[d(Severity::Fatal), d(Severity::Warning)]), 5);
-        assert_eq!(exit_status(&[d(Severity::Warning), d(Severity::Security)]), 6);
+        assert_eq!(
+            exit_status(&[d(Severity::Warning), d(Severity::Security)]),
+            6
+        );
         assert_eq!(exit_status(&[d(Severity::Security), d(Severity::Abort)]), 2);
     }
 

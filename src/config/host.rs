@@ -123,7 +123,10 @@ impl Host for SystemHost {
 
     fn resolves(&self, name: &str) -> bool {
         use std::net::ToSocketAddrs;
-        (name, 25).to_socket_addrs().map(|mut a| a.next().is_some()).unwrap_or(false)
+        (name, 25)
+            .to_socket_addrs()
+            .map(|mut a| a.next().is_some())
+            .unwrap_or(false)
     }
 
     fn path_dirs(&self) -> Vec<PathBuf> {

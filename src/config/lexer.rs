@@ -180,9 +180,9 @@ fn escape(i: In) -> Result<(In, u8), CommandError> {
     let hex = |s: &str| s.chars().take_while(|c| c.is_ascii_hexdigit()).count();
     if c == 'x' && s[1..].starts_with(|c: char| c.is_ascii_hexdigit()) {
         let n = hex(&s[1..]);
-        let v = s[1..1 + n]
-            .bytes()
-            .fold(0u8, |acc, d| (acc << 4) | (d as char).to_digit(16).unwrap_or(0) as u8);
+        let v = s[1..1 + n].bytes().fold(0u8, |acc, d| {
+            (acc << 4) | (d as char).to_digit(16).unwrap_or(0) as u8
+        });
         return Ok((body.take_from(1 + n), v));
     }
     if c == 'c' {
@@ -191,7 +191,11 @@ fn escape(i: In) -> Result<(In, u8), CommandError> {
         }
     }
     if ('0'..='7').contains(&c) {
-        let n = s.chars().take(3).take_while(|c| ('0'..='7').contains(c)).count();
+        let n = s
+            .chars()
+            .take(3)
+            .take_while(|c| ('0'..='7').contains(c))
+            .count();
         let v = s[..n]
             .bytes()
             .fold(0u8, |acc, d| acc.wrapping_shl(3).wrapping_add(d - b'0'));
@@ -239,7 +243,10 @@ mod tests {
         assert_eq!(w("  a\tb  c "), ["a", "b", "c"]);
         assert_eq!(w(r#"script "/bin/x y" z"#), ["script", "/bin/x y", "z"]);
         assert_eq!(w(r#"a"b c""#), ["a", "b c"]);
-        assert_eq!(w("notification_email_from 'a b'"), ["notification_email_from", "'a", "b'"]);
+        assert_eq!(
+            w("notification_email_from 'a b'"),
+            ["notification_email_from", "'a", "b'"]
+        );
         assert_eq!(w(r#"x """#), ["x", ""]);
     }
 
@@ -265,8 +272,14 @@ mod tests {
             ["/bin/sh", "-c", "echo \"hi there\"", "xAA\t"]
         );
         assert_eq!(command_words(r#"a" b"c d"#).unwrap(), ["a bc", "d"]);
-        assert_eq!(command_words("'a").unwrap_err(), CommandError::MissingQuote('\''));
-        assert_eq!(command_words(r"a\").unwrap_err(), CommandError::TrailingEscape);
+        assert_eq!(
+            command_words("'a").unwrap_err(),
+            CommandError::MissingQuote('\'')
+        );
+        assert_eq!(
+            command_words(r"a\").unwrap_err(),
+            CommandError::TrailingEscape
+        );
         assert_eq!(command_words(r"\cA").unwrap(), ["\x01"]);
     }
 

@@ -4,6 +4,7 @@
 pub mod diag;
 pub mod host;
 pub mod lexer;
+pub mod render;
 pub mod source;
 
 use diag::{Diagnostic, SourceMap};

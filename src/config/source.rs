@@ -640,9 +640,10 @@ impl<'a> Reader<'a> {
             consumed = p;
         }
         let at_end = consumed == s.len();
-        let idx = self.defs.iter().position(|d| {
-            d.name.as_bytes() == name && (at_end || !d.multiline)
-        })?;
+        let idx = self
+            .defs
+            .iter()
+            .position(|d| d.name.as_bytes() == name && (at_end || !d.multiline))?;
         if !params.is_empty() && self.defs[idx].builtin != Some(Builtin::Random) {
             return None;
         }
@@ -868,7 +869,9 @@ impl<'a> Reader<'a> {
             );
             return false;
         }
-        let text = after[close + 1..].trim_start_matches([' ', '\t']).to_string();
+        let text = after[close + 1..]
+            .trim_start_matches([' ', '\t'])
+            .to_string();
         self.gens.push(Gen::Seq {
             var: var.to_string(),
             next: start,
@@ -913,7 +916,10 @@ impl<'a> Reader<'a> {
                 let Some(close) = r.find('}') else {
                     return false;
                 };
-                set = r[..close].split(',').map(|s| s.trim().to_string()).collect();
+                set = r[..close]
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect();
                 p = r[close + 1..].trim_start_matches([' ', '\t']);
             } else {
                 let e = p.find([',', ')']).unwrap_or(p.len());
@@ -1168,7 +1174,11 @@ impl<'a> Reader<'a> {
                         self.parse_lst(&b, span)
                     };
                     if !ok {
-                        let what = if b.as_bytes()[1] == b'S' { "SEQ" } else { "LST" };
+                        let what = if b.as_bytes()[1] == b'S' {
+                            "SEQ"
+                        } else {
+                            "LST"
+                        };
                         self.diag(
                             Severity::Error,
                             "seq-invalid",
@@ -1395,7 +1405,11 @@ mod tests {
         }
         fn glob(&self, pattern: &str) -> Vec<String> {
             let p = glob::Pattern::new(pattern).unwrap();
-            self.files.keys().filter(|k| p.matches(k)).cloned().collect()
+            self.files
+                .keys()
+                .filter(|k| p.matches(k))
+                .cloned()
+                .collect()
         }
         fn interface_exists(&self, _: &str) -> bool {
             true
@@ -1444,7 +1458,13 @@ mod tests {
 
     #[test]
     fn braces_become_their_own_lines() {
-        let r = run(&[("/c/k.conf", "vrrp_instance VI_1 { state BACKUP\n  x \"a{b}\" }\n")], "vm");
+        let r = run(
+            &[(
+                "/c/k.conf",
+                "vrrp_instance VI_1 { state BACKUP\n  x \"a{b}\" }\n",
+            )],
+            "vm",
+        );
         assert_eq!(
             texts(&r),
             ["vrrp_instance VI_1", "{", "state BACKUP", "x \"a{b}\"", "}"]
@@ -1456,7 +1476,10 @@ mod tests {
     #[test]
     fn comments_and_escapes() {
         let r = run(
-            &[("/c/k.conf", "a b # c\n  inhibit ! x\nesc\\#aped!bang\n\"q # s\" t # u\n")],
+            &[(
+                "/c/k.conf",
+                "a b # c\n  inhibit ! x\nesc\\#aped!bang\n\"q # s\" t # u\n",
+            )],
             "vm",
         );
         assert_eq!(texts(&r), ["a b", "inhibit", "esc#aped", "\"q # s\" t"]);
@@ -1464,7 +1487,10 @@ mod tests {
 
     #[test]
     fn conditional_lines() {
-        let r = run(&[("/c/k.conf", "@vm a\n@other b\n@^other c\n@^vm d\n@vm\n")], "vm");
+        let r = run(
+            &[("/c/k.conf", "@vm a\n@other b\n@^other c\n@^vm d\n@vm\n")],
+            "vm",
+        );
         assert_eq!(texts(&r), ["a", "c"]);
     }
 
@@ -1513,7 +1539,16 @@ mod tests {
         );
         assert_eq!(
             texts(&r),
-            ["ip 10.0.0.1", "ip 10.0.0.2", "ip 10.0.0.3", "v x=1", "v y=2", "h9", "ha", "hb"]
+            [
+                "ip 10.0.0.1",
+                "ip 10.0.0.2",
+                "ip 10.0.0.3",
+                "v x=1",
+                "v y=2",
+                "h9",
+                "ha",
+                "hb"
+            ]
         );
     }
 
@@ -1540,10 +1575,16 @@ mod tests {
 
     #[test]
     fn missing_include_is_reported_but_not_counted() {
-        let r = run(&[("/c/k.conf", "include nope.conf\ninclude x*.conf\n")], "vm");
+        let r = run(
+            &[("/c/k.conf", "include nope.conf\ninclude x*.conf\n")],
+            "vm",
+        );
         assert_eq!(r.diagnostics.len(), 1);
         assert_eq!(r.diagnostics[0].severity, Severity::Info);
-        assert_eq!(r.diagnostics[0].message, "Config files missing 'nope.conf'.");
+        assert_eq!(
+            r.diagnostics[0].message,
+            "Config files missing 'nope.conf'."
+        );
     }
 
     #[test]
@@ -1561,7 +1602,10 @@ mod tests {
 
     #[test]
     fn builtins() {
-        let r = run(&[("/c/k.conf", "${_INSTANCE} ${_PWD} ${_HASH}${_BANG}\n")], "vm");
+        let r = run(
+            &[("/c/k.conf", "${_INSTANCE} ${_PWD} ${_HASH}${_BANG}\n")],
+            "vm",
+        );
         assert_eq!(texts(&r), ["vm /c"]);
     }
 }

@@ -538,10 +538,15 @@ fn config_test(settings: &Settings, test: &ConfigTest) -> u8 {
         Some(path) => match open_test_log(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(0);
+                let msg = e.to_string();
+                // keepalived prints strerror(errno) (%m), without Rust's "(os error N)".
+                let msg = msg
+                    .strip_suffix(&format!(" (os error {errno})"))
+                    .unwrap_or(&msg);
                 eprintln!(
-                    "Unable to open config-test log file {} {} - {e}",
-                    path.display(),
-                    e.raw_os_error().unwrap_or(0)
+                    "Unable to open config-test log file {} {errno} - {msg}",
+                    path.display()
                 );
                 return 1;
             }

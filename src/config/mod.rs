@@ -7,6 +7,7 @@ pub mod engine;
 pub mod host;
 pub mod keywords;
 pub mod lexer;
+pub mod render;
 pub mod source;
 pub mod validate;
 pub mod values;

@@ -38,7 +38,6 @@ fn missing_main_file_exits_0_without_e() {
 
 // Depends on config::load producing the fatal "Config files missing" diagnostic for -e.
 #[test]
-#[ignore = "needs config::load to report missing files (lead's loader)"]
 fn missing_main_file_with_e_exits_4() {
     for args in [
         &["-t", "-e", "-f", MISSING][..],

@@ -134,7 +134,6 @@ fn stray_arguments_match_keepalived() {
 // Depends on the config loader (config::load) reporting "Config files missing 'X'." with the
 // right severity; until it does, our stderr is empty and -e exits 0.
 #[test]
-#[ignore = "needs config::load to report missing files (lead's loader)"]
 fn missing_config_file_matches_keepalived() {
     if !oracle_available() {
         return;

@@ -190,6 +190,11 @@ impl Settings {
         LoadOptions {
             config_id: self.config_id.clone(),
             all_config: self.all_config,
+            // keepalived seeds ${_RANDOM} from the time of day.
+            random_seed: crate::sys::clock::wall_now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1),
         }
     }
 }

@@ -360,7 +360,7 @@ fn addr_entry(
                 };
                 match w {
                     "dev" => {
-                        if !facts.host.interface_exists(&v) {
+                        if !facts.host.interface_exists(&v) && !ctx.b.cfg.global.dynamic_interfaces {
                             err(
                                 ctx,
                                 format!(
@@ -902,7 +902,7 @@ fn instance(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
             if s.len() >= 16 {
                 err(ctx, format!("Interface name '{s}' too long - ignoring"));
             } else {
-                if !f.host.interface_exists(&s) {
+                if !f.host.interface_exists(&s) && !ctx.b.cfg.global.dynamic_interfaces {
                     err(
                         ctx,
                         format!("WARNING - interface {s} for vrrp_instance {name} doesn't exist"),

@@ -83,7 +83,12 @@ impl Host for SystemHost {
         {
             return false;
         }
-        Path::new("/sys/class/net").join(name).exists()
+        // Ask the kernel (respects the current network namespace, unlike /sys/class/net).
+        let Ok(c) = CString::new(name) else {
+            return false;
+        };
+        // SAFETY: c is a valid NUL-terminated string for the duration of the call.
+        unsafe { libc::if_nametoindex(c.as_ptr()) != 0 }
     }
 
     fn user(&self, name: &str) -> Option<(u32, u32)> {

@@ -72,8 +72,12 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
     let mut model = crate::model::Config::default();
     let mut aborted = false;
     for pass in engine::Pass::ALL {
+        // Children inherit what the parent parsed (keepalived forks after reading globals).
         let builder = decode::Builder {
-            cfg: crate::model::Config::default(),
+            cfg: crate::model::Config {
+                global: model.global.clone(),
+                ..Default::default()
+            },
             host,
         };
         let mut ctx = engine::Ctx::new(&lexed, pass, builder);

@@ -360,7 +360,8 @@ fn addr_entry(
                 };
                 match w {
                     "dev" => {
-                        if !facts.host.interface_exists(&v) && !ctx.b.cfg.global.dynamic_interfaces {
+                        if !facts.host.interface_exists(&v) && !ctx.b.cfg.global.dynamic_interfaces
+                        {
                             err(
                                 ctx,
                                 format!(

@@ -529,7 +529,7 @@ impl Router {
         };
         self.next_master_reason = Reason::MasterDown;
         if is_up && new_state != State::Fault {
-            self.enter_state(now, State::Backup, Reason::Init, EntryLog::Init, false);
+            self.enter_state(now, State::Backup, Reason::Init, EntryLog::Init, true);
         } else {
             // A member held in FAULT only by its group does not notify (keepalived).
             let notify = !self.faults.is_empty();

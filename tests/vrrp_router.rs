@@ -472,3 +472,45 @@ fn strict_mode_normalisation() {
         w.contains(&"(VI_1) Strict mode does not support authentication. Ignoring.".to_string())
     );
 }
+
+#[test]
+fn invalid_packets_do_not_delay_the_masters_adverts() {
+    let (mut r, _) = started(cfg());
+    let t = r.poll_timeout().unwrap();
+    r.handle_timeout(t);
+    drain(&mut r);
+    let mut bad = advert(200);
+    bad.advert_int_cs = 300;
+    r.handle(t + us(500_000), rx(bad));
+    assert_eq!(r.poll_timeout(), Some(t + Duration::from_secs(1)));
+}
+
+#[test]
+fn sync_group_siblings_send_their_lower_priority_garps_too() {
+    use keepalived_rs::vrrp::{Source, SyncGroupConfig, Vrrp};
+    let mut a = cfg();
+    a.name = "VI_1".into();
+    let mut b = cfg();
+    b.name = "VI_2".into();
+    b.vrid = 52;
+    b.vips = vec![VirtualAddress::host(ip(101))];
+    let g = SyncGroupConfig {
+        name: "SG1".into(),
+        members: vec!["VI_1".into(), "VI_2".into()],
+    };
+    let (mut v, warnings) = Vrrp::new(vec![a, b], vec![g]);
+    assert!(warnings.is_empty());
+    let t0 = keepalived_rs::sys::clock::now();
+    v.start(t0);
+    let t = v.poll_timeout().unwrap();
+    v.handle_timeout(t);
+    assert_eq!(v.router(0).state(), State::Master);
+    assert_eq!(v.router(1).state(), State::Master);
+    while v.poll_action().is_some() {}
+    v.handle(t + us(10), 0, rx(advert(50)));
+    let garps: Vec<Source> = std::iter::from_fn(|| v.poll_action())
+        .filter(|o| matches!(o.action, Action::SendGarp { .. }))
+        .map(|o| o.source)
+        .collect();
+    assert_eq!(garps, vec![Source::Instance(0), Source::Instance(1)]);
+}

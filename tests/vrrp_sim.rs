@@ -512,3 +512,79 @@ impl StartOne for Lan {
         self.schedule(now, SimOp::Start(node));
     }
 }
+
+/// Replays the two-node capture of keepalived 2.2.7 (runtime-capture/two-node-A): node A has
+/// VI_1 alone and VI_2 + VI_3 in SG1, all priority 150; B (120) starts 7 s later; A's
+/// weight -60 script fails (150 -> 90) and recovers; then A stops. The FIFO lines A writes
+/// must be keepalived's, in keepalived's order.
+#[test]
+fn two_node_capture_fifo_sequence() {
+    let g = || {
+        vec![SyncGroupConfig {
+            name: "SG1".into(),
+            members: vec!["VI_2".into(), "VI_3".into()],
+        }]
+    };
+    let node = |p| {
+        vec![
+            inst("VI_1", 51, p, 100),
+            inst("VI_2", 52, p, 101),
+            inst("VI_3", 53, p, 102),
+        ]
+    };
+    let mut lan = Lan::new(origin());
+    lan.add_node("A", ip(1), node(150), g());
+    lan.add_node("B", ip(2), node(120), g());
+    lan.apply_start(0);
+    lan.schedule(s(7), SimOp::Start(1));
+    let prio = |p| SimOp::Event {
+        node: 0,
+        instance: "VI_1".into(),
+        event: Event::PriorityChanged(p),
+    };
+    lan.schedule(s(14), prio(90));
+    lan.schedule(s(23), prio(150));
+    lan.schedule(s(38), SimOp::Stop(0));
+    lan.run_until(lan.at(s(40)));
+    let fifo: Vec<String> = lan
+        .trace()
+        .iter()
+        .filter(|e| e.node == 0)
+        .filter_map(|e| match &e.action {
+            Action::Notify(n) => Some(format!(
+                "{} \"{}\" {} {}",
+                n.kind.as_str(),
+                n.name,
+                n.event.as_str(),
+                n.priority
+            )),
+            _ => None,
+        })
+        .collect();
+    let expected = "GROUP \"SG1\" BACKUP 0
+INSTANCE \"VI_1\" BACKUP 150
+INSTANCE \"VI_2\" BACKUP 150
+INSTANCE \"VI_3\" BACKUP 150
+INSTANCE \"VI_1\" MASTER 150
+INSTANCE \"VI_3\" MASTER 150
+INSTANCE \"VI_2\" MASTER 150
+GROUP \"SG1\" MASTER 0
+INSTANCE \"VI_1\" BACKUP 90
+INSTANCE \"VI_1\" MASTER 150
+INSTANCE \"VI_1\" STOP 150
+INSTANCE \"VI_2\" STOP 150
+INSTANCE \"VI_3\" STOP 150
+GROUP \"SG1\" STOP 0";
+    assert_eq!(fifo.join("\n"), expected);
+    if let Ok(captured) = std::fs::read_to_string(
+        "/work/shared/corpus/keepalived-2.2.7-runtime-capture/two-node-A/fifo.log",
+    ) {
+        assert_eq!(fifo.join("\n"), captured.trim_end());
+    }
+    // B's priority 120 beats A's 90 after B's own down timer: 3 s + 136/256 s.
+    assert_eq!(
+        entered(&lan, 1, "VI_1", State::Master, 0),
+        us(13_414_062 + 3_531_250)
+    );
+    insta::assert_snapshot!(lan.timeline_with(|e| e.source == "VI_1"));
+}

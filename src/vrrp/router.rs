@@ -529,7 +529,7 @@ impl Router {
         };
         self.next_master_reason = Reason::MasterDown;
         if is_up && new_state != State::Fault {
-            self.enter_state(now, State::Backup, Reason::Init, EntryLog::Init, false);
+            self.enter_state(now, State::Backup, Reason::Init, EntryLog::Init, true);
         } else {
             // A member held in FAULT only by its group does not notify (keepalived).
             let notify = !self.faults.is_empty();
@@ -859,8 +859,12 @@ impl Router {
                 self.reset_sands(now);
             }
             State::Master => {
+                let sent_before = self.stats.advert_sent;
                 self.rx_master(now, src, ttl, repr);
-                if self.state != State::Master || !self.cfg.lower_prio_no_advert {
+                // keepalived restarts the advert timer after any packet "if we have sent an
+                // advert"; we restart it only when we did, so a stream of invalid packets
+                // cannot hold our adverts back.
+                if self.state != State::Master || self.stats.advert_sent != sent_before {
                     self.reset_sands(now);
                 }
             }

@@ -369,3 +369,60 @@ fn timeouts_and_sync_daemon() {
     c.stop_daemon(SyncState::Master).unwrap();
     assert_eq!(c.daemons().unwrap(), vec![]);
 }
+
+/// A big table (keepalived #2318 died reloading 2,284 services): dumps span many datagrams,
+/// and a reload-sized change is still a handful of ops.
+#[test]
+fn large_table_round_trips() {
+    if !enabled("large_table_round_trips") {
+        return;
+    }
+    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = client();
+    c.flush().unwrap();
+    let mut vss = Vec::new();
+    for i in 0..1000u32 {
+        let addr = IpAddr::from([10, 100, (i / 250) as u8, (i % 250) as u8 + 1]);
+        let key = ServiceKey::tcp(addr, 80);
+        let dests = (0..3u8)
+            .map(|j| {
+                Dest::new(
+                    IpAddr::from([10, 200, (i % 250) as u8, j + 1]),
+                    8080,
+                    Forward::Nat,
+                    1,
+                )
+            })
+            .collect();
+        vss.push((Service::new(key, "wlc"), dests));
+    }
+    let desired = table_of(vss);
+    let owned: BTreeSet<ServiceKey> = desired.services.keys().copied().collect();
+    let ops = plan(&desired, &c.table().unwrap(), &owned);
+    assert_eq!(ops.len(), 4000);
+    c.apply_all(&ops)
+        .map_err(|(i, e)| (ops[i].clone(), e))
+        .unwrap();
+    assert_eq!(c.services().unwrap().len(), 1000);
+    let actual = c.table().unwrap();
+    assert_eq!(actual, desired);
+
+    // one dest's weight changes and one service goes: two ops, not a rebuild
+    let mut next = desired.clone();
+    let first = *next.services.keys().next().unwrap();
+    let last = *next.services.keys().last().unwrap();
+    next.services.remove(&last);
+    let d = *next.services[&first].dests.values().next().unwrap();
+    next.insert_dest(&first, Dest { weight: 9, ..d });
+    let ops = plan(&next, &actual, &owned);
+    assert_eq!(
+        ops,
+        vec![
+            Op::DelService(last),
+            Op::EditDest(first, Dest { weight: 9, ..d })
+        ]
+    );
+    c.apply_all(&ops).map_err(|(_, e)| e).unwrap();
+    assert_eq!(c.table().unwrap(), next);
+    c.flush().unwrap();
+}

@@ -329,6 +329,12 @@ fn kernel_errors_are_typed() {
         c.apply(&Op::AddService(bad)),
         Err(Error::Invalid(_))
     ));
+    let mut low = Dest::new(ip("10.2.0.3"), 80, Forward::Dr, 1);
+    low.l_threshold = 10; // with no upper threshold the kernel says ERANGE
+    assert!(matches!(
+        c.apply(&Op::AddDest(key, low)),
+        Err(Error::Invalid(_))
+    ));
     // the socket is still in step after errors
     assert_eq!(c.services().unwrap().len(), 1);
     c.flush().unwrap();

@@ -226,6 +226,15 @@ impl Request {
             if d.weight > i32::MAX as u32 {
                 return Err(Error::invalid(format!("weight {}", d.weight)));
             }
+            // ERANGE otherwise, also when there is no upper threshold (0)
+            if d.l_threshold > d.u_threshold {
+                return Err(Error::invalid(format!(
+                    "lower threshold {} above upper threshold {} for {}",
+                    d.l_threshold,
+                    d.u_threshold,
+                    d.key()
+                )));
+            }
             Ok(())
         };
         match self {

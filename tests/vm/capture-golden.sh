@@ -12,6 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$here/../fixtures/ipvs
 if [ -z "${IPVSVM:-}" ]; then
   mkdir -p "$out"
+  for p in strace ipvsadm; do
+    command -v $p >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $p >&2
+  done
   exec "$here/ipvs-vm.sh" --rw "$out" -- bash "$here/capture-golden.sh"
 fi
 

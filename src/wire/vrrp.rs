@@ -546,6 +546,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 }
 
 /// An advertisement, independent of its encoding.
+///
+/// Two things on the wire are not kept, because receivers ignore them: the v3 reserved bits
+/// (emitted as 0) and the auth data of a v2 advert with auth type 0 (emitted as zeros, as
+/// keepalived does). `Auth::Ah` never comes out of `parse` (AH is rejected as unsupported).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Repr {
     pub version: Version,

@@ -201,4 +201,20 @@ proptest! {
             prop_assert!(s.result() < rise + fall);
         }
     }
+
+    #[test]
+    fn reload_preserves_ok_ko(
+        rise in 1u32..6, fall in 1u32..6, init_fail in any::<bool>(),
+        runs in proptest::collection::vec(any_outcome(), 0..30),
+        new_rise in 1u32..6, new_fall in 1u32..6,
+    ) {
+        let mut s = ScriptState::new(rise, fall, init_fail);
+        for o in runs {
+            s.record(o);
+        }
+        let r = s.reloaded(new_rise, new_fall);
+        prop_assert_eq!(r.health(), s.health());
+        prop_assert!(r.result() < new_rise + new_fall);
+        prop_assert_eq!((r.rise(), r.fall()), (new_rise, new_fall));
+    }
 }

@@ -122,6 +122,38 @@ impl ScriptState {
         }
     }
 
+    /// The state a script keeps across a reload that changes its `rise`/`fall` (keepalived's
+    /// `clear_diff_script`): a script still waiting for its first result starts over; otherwise
+    /// the OK/KO state is kept and the counter is moved to the same distance from the OK/KO
+    /// boundary, clamped to the new range. When `self` was not pending keepalived logs
+    /// "VRRP_Script(NAME) considered successful on reload" (or "unsuccessful"), per the new
+    /// state's `health()`.
+    pub fn reloaded(&self, rise: u32, fall: u32) -> ScriptState {
+        let rise = rise.max(1);
+        let fall = fall.max(1);
+        if self.pending {
+            return ScriptState::new(rise, fall, false);
+        }
+        let top = rise + fall - 1;
+        let result = if self.result < self.rise {
+            if self.result == 0 {
+                0
+            } else {
+                rise.saturating_sub(self.rise - self.result)
+            }
+        } else if self.result == self.top() {
+            top
+        } else {
+            (rise + (self.result - self.rise)).min(top)
+        };
+        ScriptState {
+            rise,
+            fall,
+            result,
+            pending: false,
+        }
+    }
+
     fn top(&self) -> u32 {
         self.rise + self.fall - 1
     }
@@ -519,6 +551,22 @@ mod tests {
                 name: "eth1".into()
             })
         );
+    }
+
+    #[test]
+    fn reload_keeps_ok_ko_and_restarts_a_pending_script() {
+        let mut s = ScriptState::new(2, 3, false);
+        assert_eq!(s.reloaded(5, 5), ScriptState::new(5, 5, false));
+        s.record(ScriptOutcome::Success); // OK, result = top = 4
+        s.record(ScriptOutcome::Failure); // falling streak, result 3
+        let r = s.reloaded(4, 4);
+        assert_eq!((r.health(), r.result()), (Health::Up, 5));
+        let mut k = ScriptState::new(3, 1, true);
+        k.record(ScriptOutcome::Success); // KO, 1 of 3 successes
+        let r = k.reloaded(2, 1);
+        assert_eq!((r.health(), r.result()), (Health::Down, 0));
+        let r = k.reloaded(6, 1);
+        assert_eq!((r.health(), r.result()), (Health::Down, 4));
     }
 
     #[test]

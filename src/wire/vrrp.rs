@@ -469,11 +469,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The checksum this message should carry (its own checksum field treated as zero).
+    /// Never panics, even on a view made with `new_unchecked` over too few bytes.
     pub fn compute_checksum(&self, ep: &Endpoints, mode: ChecksumMode) -> u16 {
         let b = self.buffer.as_ref();
         let acc = pseudo_sum(self.version(), b.len(), ep, mode);
-        let acc = checksum::accumulate(acc, &b[..field::CHECKSUM.start]);
-        let acc = checksum::accumulate(acc, &b[field::CHECKSUM.end..]);
+        // `get`: also safe on an unchecked, truncated view.
+        let acc = checksum::accumulate(acc, b.get(..field::CHECKSUM.start).unwrap_or(b));
+        let acc = checksum::accumulate(acc, b.get(field::CHECKSUM.end..).unwrap_or_default());
         checksum::finish(acc)
     }
 
@@ -544,6 +546,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 }
 
 /// An advertisement, independent of its encoding.
+///
+/// Two things on the wire are not kept, because receivers ignore them: the v3 reserved bits
+/// (emitted as 0) and the auth data of a v2 advert with auth type 0 (emitted as zeros, as
+/// keepalived does). `Auth::Ah` never comes out of `parse` (AH is rejected as unsupported).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Repr {
     pub version: Version,

@@ -12,6 +12,8 @@
 
 pub mod arp;
 pub mod checksum;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod ipv4;
 pub mod nd;
 pub mod vrrp;

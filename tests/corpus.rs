@@ -48,6 +48,9 @@ impl Host for OracleHost {
     fn cwd(&self) -> PathBuf {
         "/tmp".into()
     }
+    fn canonical(&self, p: &Path) -> PathBuf {
+        SystemHost.canonical(p)
+    }
 }
 
 fn corpus_dir() -> Option<PathBuf> {

@@ -233,11 +233,6 @@ static TYPED: &[&str] = &[
     "vrrp_track_file/weight",
 ];
 
-/// Extra facts handlers need about the machine.
-pub struct Facts<'h> {
-    pub host: &'h dyn super::host::Host,
-}
-
 fn err(ctx: &mut C<'_, '_>, msg: impl Into<String>) {
     ctx.report(Severity::Error, "invalid-value", msg);
 }
@@ -323,12 +318,7 @@ fn ip(s: &str) -> Option<IpAddr> {
 }
 
 /// One `virtual_ipaddress`-style line.
-fn addr_entry(
-    ctx: &mut C<'_, '_>,
-    facts: &Facts,
-    toks: &[Tok],
-    instance_if: Option<&str>,
-) -> Option<AddrEntry> {
+fn addr_entry(ctx: &mut C<'_, '_>, toks: &[Tok]) -> Option<AddrEntry> {
     let first = toks[0].text.as_str();
     let Some((addr, prefix)) = addr_prefix(first) else {
         err(
@@ -360,7 +350,7 @@ fn addr_entry(
                 };
                 match w {
                     "dev" => {
-                        if !facts.host.interface_exists(&v) && !ctx.b.cfg.global.dynamic_interfaces
+                        if !ctx.b.host.interface_exists(&v) && !ctx.b.cfg.global.dynamic_interfaces
                         {
                             err(
                                 ctx,
@@ -393,7 +383,6 @@ fn addr_entry(
             }
         }
     }
-    let _ = instance_if;
     Some(e)
 }
 
@@ -511,26 +500,24 @@ impl<'h> Handlers for Builder<'h> {
         if !is_typed(kw.path) {
             return keep_verbatim(ctx, kw, args);
         }
-        let host = ctx.b.host;
-        let f = Facts { host };
         let p = kw.path;
         if let Some(rest) = p.strip_prefix("global_defs") {
-            return global(ctx, &f, rest.trim_start_matches('/'), args);
+            return global(ctx, rest.trim_start_matches('/'), args);
         }
         if p.starts_with("vrrp_instance") {
-            return instance(ctx, &f, p, args);
+            return instance(ctx, p, args);
         }
         if p.starts_with("vrrp_script") {
             return vrrp_script(ctx, p, args);
         }
         if p.starts_with("vrrp_sync_group") {
-            return sync_group(ctx, &f, p, args);
+            return sync_group(ctx, p, args);
         }
         if p.starts_with("virtual_server_group") {
             return vsg(ctx, args);
         }
         if p.starts_with("virtual_server") {
-            return virtual_server(ctx, &f, p, args);
+            return virtual_server(ctx, p, args);
         }
         if p.starts_with("track_file") || p.starts_with("vrrp_track_file") {
             return track_file(ctx, p, args);
@@ -550,7 +537,7 @@ impl<'h> Handlers for Builder<'h> {
             "static_ipaddress" => {
                 let mut out = Vec::new();
                 ctx.value_block(args, |c, toks, _| {
-                    if let Some(e) = addr_entry(c, &f, toks, None) {
+                    if let Some(e) = addr_entry(c, toks) {
                         out.push(e);
                     }
                     Ok(())
@@ -591,7 +578,7 @@ impl<'h> Handlers for Builder<'h> {
     }
 }
 
-fn global(ctx: &mut C<'_, '_>, f: &Facts, k: &str, args: &Args) -> R {
+fn global(ctx: &mut C<'_, '_>, k: &str, args: &Args) -> R {
     fn g<'x>(ctx: &'x mut C<'_, '_>) -> &'x mut GlobalDefs {
         &mut ctx.b.cfg.global
     }
@@ -628,7 +615,7 @@ fn global(ctx: &mut C<'_, '_>, f: &Facts, k: &str, args: &Args) -> R {
                 },
                 None => 25,
             };
-            if host.parse::<IpAddr>().is_err() && !f.host.resolves(&host) {
+            if host.parse::<IpAddr>().is_err() && !ctx.b.host.resolves(&host) {
                 err(ctx, format!("Invalid smtp server {host} {port}"));
             } else {
                 g(ctx).smtp_server = Some(SmtpServer { host, port });
@@ -647,7 +634,7 @@ fn global(ctx: &mut C<'_, '_>, f: &Facts, k: &str, args: &Args) -> R {
         "script_user" => {
             let user = ctx.arg(args, 1)?.to_string();
             let group = args.opt(2).map(str::to_string);
-            if f.host.user(&user).is_none() {
+            if ctx.b.host.user(&user).is_none() {
                 err(ctx, "Error setting global script uid/gid");
             }
             g(ctx).script_user = Some((user, group));
@@ -756,7 +743,7 @@ fn global(ctx: &mut C<'_, '_>, f: &Facts, k: &str, args: &Args) -> R {
         "dynamic_interfaces" => g(ctx).dynamic_interfaces = true,
         "default_interface" => {
             let v = ctx.arg(args, 1)?.to_string();
-            if !f.host.interface_exists(&v) {
+            if !ctx.b.host.interface_exists(&v) {
                 err(ctx, format!("default interface {v} does not exist"));
             }
             g(ctx).default_interface = Some(v);
@@ -845,7 +832,7 @@ fn vrrp_script(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
     Ok(())
 }
 
-fn instance(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
+fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
     if p == "vrrp_instance" {
         if args.len() != 2 {
             err(ctx, "vrrp_instance must have a name");
@@ -903,7 +890,7 @@ fn instance(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
             if s.len() >= 16 {
                 err(ctx, format!("Interface name '{s}' too long - ignoring"));
             } else {
-                if !f.host.interface_exists(&s) && !ctx.b.cfg.global.dynamic_interfaces {
+                if !ctx.b.host.interface_exists(&s) && !ctx.b.cfg.global.dynamic_interfaces {
                     err(
                         ctx,
                         format!("WARNING - interface {s} for vrrp_instance {name} doesn't exist"),
@@ -1004,10 +991,9 @@ fn instance(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
                 .auth_pass = Some(String::from_utf8_lossy(&pass).into_owned());
         }
         "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
-            let ifn = inst!().interface.clone();
             let mut out = Vec::new();
             ctx.value_block(args, |c, toks, _| {
-                if let Some(e) = addr_entry(c, f, toks, ifn.as_deref()) {
+                if let Some(e) = addr_entry(c, toks) {
                     out.push(e);
                 }
                 Ok(())
@@ -1092,7 +1078,7 @@ fn instance(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
                             r.name
                         ),
                     );
-                } else if !f.host.interface_exists(&r.name) {
+                } else if !c.b.host.interface_exists(&r.name) {
                     err(
                         c,
                         format!("({name}) tracked interface {} doesn't exist", r.name),
@@ -1181,7 +1167,7 @@ fn instance(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
     Ok(())
 }
 
-fn sync_group(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
+fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
     if p == "vrrp_sync_group" {
         let name = ctx.arg(args, 1)?.to_string();
         if ctx.b.cfg.vrrp_sync_groups.iter().any(|g| g.name == name) {
@@ -1217,7 +1203,7 @@ fn sync_group(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
             let mut out = Vec::new();
             ctx.value_block(args, |c, toks, _| {
                 let r = track_ref(c, toks, -254, 254);
-                if k == "track_interface" && !f.host.interface_exists(&r.name) {
+                if k == "track_interface" && !c.b.host.interface_exists(&r.name) {
                     err(
                         c,
                         format!("({name}) tracked interface {} doesn't exist", r.name),
@@ -1361,8 +1347,7 @@ fn options_for(cfg: &mut Config, depth: usize) -> Option<&mut CheckOptions> {
     Some(&mut rs.checkers.last_mut()?.options)
 }
 
-fn virtual_server(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
-    let _ = f;
+fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
     let parts: Vec<&str> = p.split('/').collect();
     let depth = parts.len() - 1;
     let k = *parts.last().unwrap_or(&"");
@@ -1604,10 +1589,9 @@ fn virtual_server(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
         }
         return Ok(());
     }
-    let Some(rs) = vs!().real_servers.last_mut() else {
+    if vs!().real_servers.is_empty() {
         return Ok(());
-    };
-    let _ = rs;
+    }
     macro_rules! rs {
         () => {
             vs!().real_servers.last_mut().expect("rs exists")
@@ -1746,11 +1730,6 @@ fn virtual_server(ctx: &mut C<'_, '_>, f: &Facts, p: &str, args: &Args) -> R {
         _ => {}
     }
     Ok(())
-}
-
-/// Unused-token helper kept for handlers that take value-block lines as words.
-pub fn tokens_text(toks: &[Tok]) -> Vec<String> {
-    words_of(toks)
 }
 
 #[cfg(test)]

@@ -32,6 +32,11 @@ pub trait Host {
     fn path_dirs(&self) -> Vec<PathBuf>;
     /// The process working directory, for relative paths.
     fn cwd(&self) -> PathBuf;
+    /// The path with symlinks resolved (include-cycle detection); the path itself when the
+    /// host cannot tell.
+    fn canonical(&self, path: &Path) -> PathBuf {
+        path.to_path_buf()
+    }
 }
 
 /// The real machine.
@@ -141,5 +146,80 @@ impl Host for SystemHost {
 
     fn cwd(&self) -> PathBuf {
         std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"))
+    }
+
+    fn canonical(&self, path: &Path) -> PathBuf {
+        std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+/// An in-memory machine for tests: files by absolute path, a fixed interface list, host `vm`.
+#[cfg(test)]
+#[derive(Default)]
+pub struct MemHost {
+    pub files: std::collections::BTreeMap<String, String>,
+    pub interfaces: Vec<String>,
+}
+
+#[cfg(test)]
+impl MemHost {
+    pub fn new(files: &[(&str, &str)], interfaces: &[&str]) -> Self {
+        MemHost {
+            files: files
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            interfaces: interfaces.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl Host for MemHost {
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.files
+            .get(&*path.to_string_lossy())
+            .map(|s| s.clone().into_bytes())
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+    fn stat(&self, path: &Path) -> Option<FileStat> {
+        self.files.get(&*path.to_string_lossy()).map(|_| FileStat {
+            is_file: true,
+            is_dir: false,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+        })
+    }
+    fn glob(&self, pattern: &str) -> Vec<String> {
+        let Ok(p) = glob::Pattern::new(pattern) else {
+            return Vec::new();
+        };
+        self.files
+            .keys()
+            .filter(|k| p.matches(k))
+            .cloned()
+            .collect()
+    }
+    fn interface_exists(&self, name: &str) -> bool {
+        self.interfaces.iter().any(|i| i == name)
+    }
+    fn user(&self, _: &str) -> Option<(u32, u32)> {
+        None
+    }
+    fn group(&self, _: &str) -> Option<u32> {
+        None
+    }
+    fn hostname(&self) -> String {
+        "vm".into()
+    }
+    fn resolves(&self, _: &str) -> bool {
+        true
+    }
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        vec![]
+    }
+    fn cwd(&self) -> PathBuf {
+        "/etc".into()
     }
 }

@@ -152,3 +152,31 @@ fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
         .filter(|d| seen.insert((d.span.map(|s| (s.file, s.line)), d.message.clone())))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use host::MemHost;
+
+    const CONF: &str = "vrrp_instance VI_1 {\n interface eth9\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1/24 dev eth9\n }\n}\n";
+
+    fn check(text: &str) -> Loaded {
+        let host = MemHost::new(&[("/c/k.conf", text)], &["lo"]);
+        load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &host)
+    }
+
+    /// Checked against Debian's keepalived 2.2.7 in an empty network namespace: exit 5 with the
+    /// two interface warnings, exit 0 once `dynamic_interfaces` is set.
+    #[test]
+    fn missing_interfaces_warn_unless_dynamic_interfaces() {
+        let l = check(CONF);
+        assert_eq!(l.exit_status(), 5);
+        let msgs: Vec<&str> = l.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(msgs.contains(&"WARNING - interface eth9 for vrrp_instance VI_1 doesn't exist"));
+        assert!(msgs.contains(&"WARNING - interface eth9 for ip address 10.0.0.1/24 doesn't exist"));
+        assert!(msgs.contains(&"Non-existent interface specified in configuration"));
+
+        let l = check(&format!("global_defs {{\n dynamic_interfaces\n}}\n{CONF}"));
+        assert_eq!(l.exit_status(), 0, "{:?}", l.diagnostics);
+    }
+}

@@ -512,7 +512,7 @@ impl<'a> Reader<'a> {
                     continue;
                 }
             }
-            let canonical = std::fs::canonicalize(&abs).unwrap_or_else(|_| abs.clone());
+            let canonical = self.host.canonical(&abs);
             if self.files.iter().any(|f| f.canonical == canonical) {
                 self.diag(
                     Severity::Error,
@@ -1378,69 +1378,10 @@ fn split_physical(text: &str) -> Vec<(String, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::host::FileStat;
-    use std::collections::BTreeMap;
-
-    /// An in-memory file system for reader tests.
-    #[derive(Default)]
-    pub struct MemHost {
-        pub files: BTreeMap<String, String>,
-    }
-
-    impl Host for MemHost {
-        fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-            self.files
-                .get(&*path.to_string_lossy())
-                .map(|s| s.clone().into_bytes())
-                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-        }
-        fn stat(&self, path: &Path) -> Option<FileStat> {
-            self.files.get(&*path.to_string_lossy()).map(|_| FileStat {
-                is_file: true,
-                is_dir: false,
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-            })
-        }
-        fn glob(&self, pattern: &str) -> Vec<String> {
-            let p = glob::Pattern::new(pattern).unwrap();
-            self.files
-                .keys()
-                .filter(|k| p.matches(k))
-                .cloned()
-                .collect()
-        }
-        fn interface_exists(&self, _: &str) -> bool {
-            true
-        }
-        fn user(&self, _: &str) -> Option<(u32, u32)> {
-            None
-        }
-        fn group(&self, _: &str) -> Option<u32> {
-            None
-        }
-        fn hostname(&self) -> String {
-            "vm".into()
-        }
-        fn resolves(&self, _: &str) -> bool {
-            true
-        }
-        fn path_dirs(&self) -> Vec<PathBuf> {
-            vec![]
-        }
-        fn cwd(&self) -> PathBuf {
-            "/etc".into()
-        }
-    }
+    use crate::config::host::MemHost;
 
     fn run(files: &[(&str, &str)], id: &str) -> Read {
-        let host = MemHost {
-            files: files
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        };
+        let host = MemHost::new(files, &[]);
         read(
             Path::new(files[0].0),
             &ReadOptions {

@@ -179,4 +179,33 @@ mod tests {
         let l = check(&format!("global_defs {{\n dynamic_interfaces\n}}\n{CONF}"));
         assert_eq!(l.exit_status(), 0, "{:?}", l.diagnostics);
     }
+
+    /// Observed with keepalived 2.2.7 -t: a missing include is only reported (exit 0), but
+    /// with -e it is a config file error and -t exits 6; a missing main file with -e exits 4.
+    #[test]
+    fn include_checks_follow_dash_e() {
+        let host = MemHost::new(&[("/c/k.conf", "include /c/nothere.conf\n")], &[]);
+        let plain = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &host);
+        assert_eq!(plain.exit_status(), 0);
+        assert_eq!(
+            plain.diagnostics[0].message,
+            "Config files missing '/c/nothere.conf'."
+        );
+        let e = LoadOptions {
+            all_config: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            load_with(Path::new("/c/k.conf"), &e, &host).exit_status(),
+            6
+        );
+        assert_eq!(
+            load_with(Path::new("/c/missing.conf"), &e, &host).exit_status(),
+            4
+        );
+        assert_eq!(
+            load_with(Path::new("/c/missing.conf"), &LoadOptions::default(), &host).exit_status(),
+            0
+        );
+    }
 }

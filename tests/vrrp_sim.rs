@@ -588,3 +588,76 @@ GROUP \"SG1\" STOP 0";
     );
     insta::assert_snapshot!(lan.timeline_with(|e| e.source == "VI_1"));
 }
+
+/// A `vrrp_script` with `weight -60`, `fall 2`, `rise 2`, run every second on A (150): its
+/// results go through the real streak logic (`ScriptState`) and priority arithmetic
+/// (`effective_priority`) into the router. The second failure drops A to 90, below B's 120, so
+/// A hands over at once (its next advert carries 90 and B, with preemption, takes over); the
+/// second success after recovery brings A back to 150 and A preempts B.
+#[test]
+fn failing_weighted_script_hands_over_and_recovery_takes_it_back() {
+    use keepalived_rs::vrrp::track::{
+        effective_priority, Health, Observation, ScriptOutcome, ScriptState, Tracker, TrackerKind,
+    };
+    let mut lan = pair(inst("VI_1", 51, 150, 100), inst("VI_1", 51, 120, 100));
+    lan.start_all();
+    let mut script = ScriptState::new(2, 2, false);
+    let mut tracker = Tracker {
+        kind: TrackerKind::Script,
+        name: "chk".into(),
+        weight: -60,
+        reverse: false,
+        observation: Observation::Health(Health::Pending),
+    };
+    let mut prio = 150;
+    let mut changes = Vec::new();
+    for t in 1..=40u64 {
+        lan.run_until(lan.at(s(t)));
+        // The script fails from t=10 s to t=19 s.
+        let outcome = if (10..20).contains(&t) {
+            ScriptOutcome::Failure
+        } else {
+            ScriptOutcome::Success
+        };
+        if let Some(tr) = script.record(outcome) {
+            tracker.observation = Observation::Health(script.health());
+            let p = effective_priority(150, [&tracker]).expect("weighted script never faults");
+            changes.push((t, tr.as_str(), p));
+            if p != prio {
+                prio = p;
+                lan.schedule(
+                    s(t),
+                    SimOp::Event {
+                        node: 0,
+                        instance: "VI_1".into(),
+                        event: Event::PriorityChanged(p),
+                    },
+                );
+            }
+        }
+    }
+    // The first result decides at once (no init_fail); then fall 2 and rise 2 apply.
+    assert_eq!(
+        changes,
+        vec![
+            (1, "succeeded", 150),
+            (11, "failed", 90),
+            (21, "succeeded", 150)
+        ]
+    );
+    // A is master first, hands over after the second failure, preempts after the second
+    // success.
+    assert_eq!(entered(&lan, 0, "VI_1", State::Master, 0), us(3_414_062));
+    // A keeps advertising as master with 90; B (120) does not accept a lower-priority master's
+    // adverts, so it takes over one down interval (3 s + 136/256 s) after A's last advert at
+    // 150, as keepalived does in the two-node capture.
+    let handover = entered(&lan, 1, "VI_1", State::Master, 0);
+    assert_eq!(handover - last_advert(&lan, 0, s(11)), us(3_531_250));
+    assert!(handover > s(11), "B took over at {handover:?}");
+    // Back at 150, A ignores B's 120 adverts and preempts one down interval (3 s + 106/256 s)
+    // after the last advert it accepted from B.
+    let back = entered(&lan, 0, "VI_1", State::Master, 1);
+    assert_eq!(back - last_advert(&lan, 1, s(21)), us(3_414_062));
+    assert_eq!(lan.masters("VI_1"), vec!["A".to_string()]);
+    insta::assert_snapshot!(lan.timeline_with(|e| e.source == "VI_1"));
+}

@@ -388,8 +388,26 @@ impl Router {
     pub fn faults(&self) -> impl Iterator<Item = &FaultCause> {
         self.faults.iter()
     }
-    pub(crate) fn wantstate(&self) -> State {
+    /// keepalived's `wantstate`: the state this instance would be in on its own, ignoring its
+    /// sync group.
+    pub fn wantstate(&self) -> State {
         self.wantstate
+    }
+    /// Configured priority (before trackers).
+    pub fn base_priority(&self) -> u8 {
+        self.base_priority
+    }
+    /// Priority of the last master heard (0 before any advert).
+    pub fn master_priority(&self) -> u8 {
+        self.master_priority
+    }
+    /// keepalived's `ms_down_timer`, as its data dump shows it.
+    pub fn ms_down_timer(&self) -> Duration {
+        self.ms_down_timer
+    }
+    /// Whether the VIPs are set (MASTER and not yet released).
+    pub fn vipset(&self) -> bool {
+        self.vipset
     }
     pub(crate) fn has_faults(&self) -> bool {
         !self.faults.is_empty()

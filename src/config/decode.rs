@@ -639,6 +639,8 @@ pub struct Builder<'h> {
     pub missing_interface: bool,
     /// State of the vrrp_script being read (keepalived's `remove_script`/`script_user_set`).
     pub vscript: VscriptState,
+    /// Next automatic rule preference (IPv4, IPv6), counting down from 16384 as keepalived does.
+    pub next_rule_priority: (u32, u32),
 }
 
 impl<'h> Builder<'h> {
@@ -649,6 +651,7 @@ impl<'h> Builder<'h> {
             default_user: None,
             missing_interface: false,
             vscript: VscriptState::default(),
+            next_rule_priority: (16384, 16384),
         }
     }
 }
@@ -712,8 +715,15 @@ impl<'h> Handlers for Builder<'h> {
             }
             "static_routes" | "static_rules" => {
                 let mut out = Vec::new();
-                ctx.value_block(args, |_, toks, _| {
-                    out.push(words_of(toks));
+                ctx.value_block(args, |c, toks, _| {
+                    let ok = if p == "static_routes" {
+                        super::routes::route(c, toks, true)
+                    } else {
+                        super::routes::rule(c, toks, true)
+                    };
+                    if ok {
+                        out.push(words_of(toks));
+                    }
                     Ok(())
                 })?;
                 if p == "static_routes" {
@@ -1225,8 +1235,15 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         }
         "virtual_routes" | "virtual_rules" => {
             let mut out = Vec::new();
-            ctx.value_block(args, |_, toks, _| {
-                out.push(words_of(toks));
+            ctx.value_block(args, |c, toks, _| {
+                let ok = if k == "virtual_routes" {
+                    super::routes::route(c, toks, false)
+                } else {
+                    super::routes::rule(c, toks, false)
+                };
+                if ok {
+                    out.push(words_of(toks));
+                }
                 Ok(())
             })?;
             if k == "virtual_routes" {

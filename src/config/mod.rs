@@ -8,6 +8,7 @@ pub mod host;
 pub mod keywords;
 pub mod lexer;
 pub mod render;
+pub mod routes;
 pub mod source;
 pub mod validate;
 pub mod values;

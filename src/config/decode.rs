@@ -1220,9 +1220,27 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 .auth_pass = Some(String::from_utf8_lossy(&pass).into_owned());
         }
         "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
-            let mut out = Vec::new();
+            let mut out: Vec<AddrEntry> = Vec::new();
+            // The first VIP sets the instance's address family (alloc_vrrp_vip).
+            let mut family = inst!().virtual_ipaddress.first().map(|e| e.addr.is_ipv4());
             ctx.value_block(args, |c, toks, _| {
                 if let Some(e) = addr_entry(c, toks) {
+                    if k == "virtual_ipaddress" {
+                        match family {
+                            None => family = Some(e.addr.is_ipv4()),
+                            Some(v4) if v4 != e.addr.is_ipv4() => {
+                                err(
+                                    c,
+                                    format!(
+                                        "({name}): address family must match VRRP instance [{}] - ignoring",
+                                        toks[0].text
+                                    ),
+                                );
+                                return Ok(());
+                            }
+                            Some(_) => {}
+                        }
+                    }
                     out.push(e);
                 }
                 Ok(())
@@ -1335,6 +1353,22 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         }
         "dont_track_primary" => inst!().dont_track_primary = true,
         "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+            let i = inst!();
+            let set = match k {
+                "notify_master" => i.notify_master.is_some(),
+                "notify_backup" => i.notify_backup.is_some(),
+                "notify_fault" => i.notify_fault.is_some(),
+                "notify_stop" => i.notify_stop.is_some(),
+                _ => i.notify.is_some(),
+            };
+            if set {
+                let w = args.opt(1).unwrap_or("");
+                err(
+                    ctx,
+                    format!("({name}) {k} script already specified - ignoring {w}"),
+                );
+                return Ok(());
+            }
             let s = script(ctx, args)?;
             let i = inst!();
             match k {
@@ -1443,6 +1477,22 @@ fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             }
         }
         "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+            let g = grp!();
+            let set = match k {
+                "notify_master" => g.notify_master.is_some(),
+                "notify_backup" => g.notify_backup.is_some(),
+                "notify_fault" => g.notify_fault.is_some(),
+                "notify_stop" => g.notify_stop.is_some(),
+                _ => g.notify.is_some(),
+            };
+            if set {
+                let w = args.opt(1).unwrap_or("");
+                err(
+                    ctx,
+                    format!("vrrp group {name}: {k} script already specified - ignoring {w}"),
+                );
+                return Ok(());
+            }
             let s = script(ctx, args)?;
             let g = grp!();
             match k {

@@ -5,7 +5,7 @@
 use super::decode::script_ids;
 use super::diag::{Diagnostic, Severity};
 use super::host::Host;
-use crate::model::{Config, InitialState, Script, ScriptSecurity};
+use crate::model::{AuthType, Config, InitialState, Script, ScriptSecurity, VsAddr, VsgEntry};
 use std::path::{Path, PathBuf};
 
 fn e(msg: impl Into<String>) -> Diagnostic {
@@ -26,6 +26,30 @@ pub fn validate(cfg: &mut Config, host: &dyn Host, missing_interface: bool) -> V
 fn validate_check(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) {
     if cfg.virtual_servers.is_empty() {
         return;
+    }
+    for vs in &cfg.virtual_servers {
+        let fwmark = match &vs.addr {
+            VsAddr::Fwmark(_) => true,
+            VsAddr::Group(g) => cfg
+                .virtual_server_groups
+                .iter()
+                .find(|x| &x.name == g)
+                .is_some_and(|x| {
+                    x.entries.iter().all(|e| matches!(e, VsgEntry::Fwmark(_)))
+                        && !x.entries.is_empty()
+                }),
+            VsAddr::Ip { .. } => false,
+        };
+        if fwmark && vs.protocol.is_some() {
+            let what = match &vs.addr {
+                VsAddr::Fwmark(n) => format!("FWM {n}"),
+                VsAddr::Group(g) => format!("[{g}]:0"),
+                VsAddr::Ip { .. } => String::new(),
+            };
+            out.push(e(format!(
+                "Warning: Virtual server {what}: protocol specified for fwmark - protocol will be ignored"
+            )));
+        }
     }
     let ctx = SecCtx::new(cfg, host);
     let mut flags = 0;
@@ -125,6 +149,17 @@ fn validate_vrrp(cfg: &mut Config, host: &dyn Host, missing_if: bool, out: &mut 
                 "no-vip",
                 format!("({name}) No VIP specified; at least one is sensible"),
             ));
+        }
+        // An AH instance must hear an advert (for the sequence number) before taking over.
+        let ah = i
+            .authentication
+            .as_ref()
+            .is_some_and(|a| a.auth_type == Some(AuthType::Ah));
+        if ah && i.state == Some(InitialState::Master) && prio != 255 {
+            out.push(e(format!(
+                "({name}) Initial state master is incompatible with AH authentication - clearing"
+            )));
+            i.state = Some(InitialState::Backup);
         }
         // vrrp_complete_instance: tracking the instance's own interface is dropped.
         if let Some(own) = i.interface.clone() {
@@ -557,5 +592,69 @@ mod tests {
             )]
         );
         assert!(l.model.vrrp_instances[0].track_interface.is_empty());
+    }
+
+    /// keepalived's SSL_GET sample: AH with state MASTER below priority 255 is cleared (exit 5).
+    #[test]
+    fn ah_with_initial_master_is_cleared() {
+        let conf = "vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 1\n priority 100\n authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [(
+                0,
+                "(VI_1) Initial state master is incompatible with AH authentication - clearing"
+                    .to_string()
+            )]
+        );
+        assert_eq!(l.model.vrrp_instances[0].state, Some(InitialState::Backup));
+    }
+
+    /// keepalived's fwmark sample: a protocol on a fwmark virtual server is ignored, with a
+    /// warning (exit 5).
+    #[test]
+    fn protocol_on_fwmark_virtual_server() {
+        let conf = "virtual_server fwmark 1 {\n protocol TCP\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [(
+                0,
+                "Warning: Virtual server FWM 1: protocol specified for fwmark - protocol will be ignored"
+                    .to_string()
+            )]
+        );
+    }
+
+    /// Corpus 144: a second notify_master is ignored at its line; corpus 149: an IPv6 VIP in an
+    /// instance whose first VIP is IPv4 is ignored at its line.
+    #[test]
+    fn duplicate_notify_and_mixed_vip_family() {
+        let conf = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n notify_master \"/a.sh master\"\n notify_master \"/a.sh backup\"\n virtual_ipaddress {\n  10.0.0.1\n  fd00::1/64\n }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    5,
+                    "(VI_1) notify_master script already specified - ignoring /a.sh backup"
+                        .to_string()
+                ),
+                (
+                    8,
+                    "(VI_1): address family must match VRRP instance [fd00::1/64] - ignoring"
+                        .to_string()
+                ),
+            ]
+        );
+        assert_eq!(l.model.vrrp_instances[0].virtual_ipaddress.len(), 1);
+        assert_eq!(
+            l.model.vrrp_instances[0]
+                .notify_master
+                .as_ref()
+                .unwrap()
+                .args,
+            ["/a.sh", "master"]
+        );
     }
 }

@@ -410,6 +410,12 @@ fn ip(s: &str) -> Option<IpAddr> {
     s.parse().ok()
 }
 
+/// keepalived's `inet_stosockaddr`: a `-range` or `/prefix` suffix is ignored.
+fn sock_ip(s: &str) -> Option<IpAddr> {
+    let end = s.find('-').or_else(|| s.find('/')).unwrap_or(s.len());
+    s[..end].parse().ok()
+}
+
 /// One `virtual_ipaddress`-style line.
 fn addr_entry(ctx: &mut C<'_, '_>, toks: &[Tok]) -> Option<AddrEntry> {
     let first = toks[0].text.as_str();
@@ -1280,7 +1286,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         "unicast_peer" => {
             let mut out = Vec::new();
             ctx.value_block(args, |c, toks, _| {
-                match ip(&toks[0].text) {
+                match sock_ip(&toks[0].text) {
                     Some(addr) => out.push(UnicastPeer {
                         addr,
                         min_ttl: None,
@@ -1300,7 +1306,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         }
         "unicast_src_ip" | "mcast_src_ip" => {
             let s = ctx.arg(args, 1)?;
-            match ip(s) {
+            match sock_ip(s) {
                 Some(a) => {
                     if k == "unicast_src_ip" {
                         inst!().unicast_src_ip = Some(a)

@@ -657,4 +657,19 @@ mod tests {
             ["/a.sh", "master"]
         );
     }
+
+    /// Corpus 081 under 2.2.7: unicast addresses go through inet_stosockaddr, which ignores a
+    /// `/prefix` (no message).
+    #[test]
+    fn unicast_addresses_ignore_a_prefix() {
+        let conf = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n unicast_src_ip 10.0.0.2/24\n unicast_peer {\n  10.0.0.3/24\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(msgs(&l), []);
+        let i = &l.model.vrrp_instances[0];
+        assert_eq!(i.unicast_src_ip, Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(
+            i.unicast_peer[0].addr,
+            "10.0.0.3".parse::<std::net::IpAddr>().unwrap()
+        );
+    }
 }

@@ -216,6 +216,7 @@ static TYPED: &[&str] = &[
     "vrrp_script/rise",
     "vrrp_script/script",
     "vrrp_script/timeout",
+    "vrrp_script/user",
     "vrrp_script/weight",
     "vrrp_sync_group",
     "vrrp_sync_group/group",
@@ -241,30 +242,122 @@ fn last<T>(v: &mut [T]) -> Option<&mut T> {
     v.last_mut()
 }
 
-/// A script command (`script`, `notify*`, ...): the quoted command string split shell-like,
-/// then optional USER [GROUP].
-fn script(ctx: &mut C<'_, '_>, args: &Args) -> Result<Option<Script>, Abort> {
-    let cmd = ctx.arg(args, 1)?;
-    match command_words(cmd) {
-        Ok(words) if !words.is_empty() => Ok(Some(Script {
-            args: words,
-            user: args.opt(2).map(str::to_string),
-            group: args.opt(3).map(str::to_string),
-        })),
-        Ok(_) => Ok(None),
+/// keepalived's `alloc_strvec_quoted_escaped`, reporting a broken quote or escape.
+fn quoted_words(ctx: &mut C<'_, '_>, text: &str) -> Option<Vec<String>> {
+    match command_words(text) {
+        Ok(w) => Some(w),
         Err(e) => {
             let msg = match e {
                 super::lexer::CommandError::MissingQuote(q) => {
-                    format!("String '{cmd}': missing terminating {q}")
+                    format!("String '{text}': missing terminating {q}")
                 }
                 super::lexer::CommandError::TrailingEscape => {
-                    format!("Missing escape char at end: '{cmd}'")
+                    format!("Missing escape char at end: '{text}'")
                 }
             };
             ctx.report(Severity::Error, "unmatched-quote", msg);
-            Ok(None)
+            None
         }
     }
+}
+
+/// A script command (`script`, `notify*`, ...). Like keepalived, the whole keyword line is
+/// split shell-like first (so `'...'` groups words there too), then its second word, the
+/// command, is split again into the program and its arguments; words 3 and 4 are USER
+/// [GROUP]. `default_user`: without USER the script runs as keepalived's default script user
+/// (and is dropped when that user cannot be set, as `notify_script_init` does).
+fn script_with(
+    ctx: &mut C<'_, '_>,
+    args: &Args,
+    default_user: bool,
+) -> Result<Option<Script>, Abort> {
+    ctx.arg(args, 1)?;
+    let line = args.rest_text(0).unwrap_or("");
+    let Some(words) = quoted_words(ctx, line) else {
+        return Ok(None);
+    };
+    let Some(cmd) = words.get(1) else {
+        return Ok(None);
+    };
+    let Some(argv) = quoted_words(ctx, cmd) else {
+        return Ok(None);
+    };
+    if argv.is_empty() {
+        return Ok(None);
+    }
+    let user = words.get(2).cloned();
+    let group = words.get(3).cloned();
+    // keepalived only logs "Invalid user/group for ... script" (or the default user's
+    // failure) and drops the script.
+    let ids = match &user {
+        Some(u) => script_ids(ctx.b.host, u, group.as_deref()),
+        None if default_user => default_script_user(ctx),
+        None => Some((0, 0)),
+    };
+    if ids.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Script {
+        args: argv,
+        user,
+        group,
+        security: ScriptSecurity::Runnable,
+    }))
+}
+
+fn script(ctx: &mut C<'_, '_>, args: &Args) -> Result<Option<Script>, Abort> {
+    script_with(ctx, args, true)
+}
+
+/// (uid, gid) of USER [GROUP], as keepalived's `set_uid_gid` resolves them.
+pub(crate) fn script_ids(
+    host: &dyn super::host::Host,
+    user: &str,
+    group: Option<&str>,
+) -> Option<(u32, u32)> {
+    let (uid, gid) = host.user(user)?;
+    match group {
+        Some(g) => Some((uid, host.group(g)?)),
+        None => Some((uid, gid)),
+    }
+}
+
+/// keepalived's `get_default_script_user`: the global `script_user`, else `keepalived_script`
+/// when that user exists, else keepalived's own ids. With `enable_script_security` a missing
+/// `keepalived_script` user is an error, reported once; `None` = the default user failed.
+fn default_script_user(ctx: &mut C<'_, '_>) -> Option<(u32, u32)> {
+    if let Some(r) = ctx.b.default_user {
+        return r;
+    }
+    let r = match ctx.b.host.user("keepalived_script") {
+        Some(ids) => Some(ids),
+        None if ctx.b.cfg.global.enable_script_security => {
+            err(
+                ctx,
+                "Unable to set default user keepalived_script for script",
+            );
+            None
+        }
+        None => Some(ctx.b.host.euid()),
+    };
+    ctx.b.default_user = Some(r);
+    r
+}
+
+/// keepalived's `cmd_str`: each word in single quotes, separated by spaces (a leading `<`/`>`
+/// redirection is left unquoted).
+pub(crate) fn cmd_str(args: &[String]) -> String {
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 && (a.starts_with('<') || a.starts_with('>')) {
+                a.clone()
+            } else {
+                format!("'{a}'")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `[BOOL]` argument: none = true.
@@ -317,6 +410,12 @@ fn ip(s: &str) -> Option<IpAddr> {
     s.parse().ok()
 }
 
+/// keepalived's `inet_stosockaddr`: a `-range` or `/prefix` suffix is ignored.
+fn sock_ip(s: &str) -> Option<IpAddr> {
+    let end = s.find('-').or_else(|| s.find('/')).unwrap_or(s.len());
+    s[..end].parse().ok()
+}
+
 /// One `virtual_ipaddress`-style line.
 fn addr_entry(ctx: &mut C<'_, '_>, toks: &[Tok]) -> Option<AddrEntry> {
     let first = toks[0].text.as_str();
@@ -352,6 +451,7 @@ fn addr_entry(ctx: &mut C<'_, '_>, toks: &[Tok]) -> Option<AddrEntry> {
                     "dev" => {
                         if !ctx.b.host.interface_exists(&v) && !ctx.b.cfg.global.dynamic_interfaces
                         {
+                            ctx.b.missing_interface = true;
                             err(
                                 ctx,
                                 format!(
@@ -410,6 +510,48 @@ fn track_ref(ctx: &mut C<'_, '_>, toks: &[Tok], min: i64, max: i64) -> TrackRef 
         r.reverse = true;
     }
     r
+}
+
+/// keepalived looks a tracked interface up while parsing: a missing one is reported at its
+/// line (and, without `dynamic_interfaces`, stops the VRRP process before its checks).
+fn tracked_interface_exists(ctx: &mut C<'_, '_>, owner: &str, ifname: &str) -> bool {
+    if ctx.b.host.interface_exists(ifname) {
+        return true;
+    }
+    if ctx.b.cfg.global.dynamic_interfaces {
+        return true;
+    }
+    ctx.b.missing_interface = true;
+    err(
+        ctx,
+        format!("({owner}) tracked interface {ifname} doesn't exist"),
+    );
+    false
+}
+
+/// keepalived resolves `track_script` entries while parsing (`alloc_track_script`): the
+/// vrrp_script must be defined (and not removed) above the reference, and listed once.
+fn tracked_script_usable(
+    ctx: &mut C<'_, '_>,
+    owner: &str,
+    script: &str,
+    so_far: &[TrackRef],
+) -> bool {
+    if !ctx.b.cfg.vrrp_scripts.iter().any(|s| s.name == script) {
+        err(
+            ctx,
+            format!("({owner}) track script {script} not found, ignoring..."),
+        );
+        return false;
+    }
+    if so_far.iter().any(|t| t.name == script) {
+        err(
+            ctx,
+            format!("({owner}) duplicate track_script {script} - ignoring"),
+        );
+        return false;
+    }
+    true
 }
 
 fn words_of(toks: &[Tok]) -> Vec<String> {
@@ -493,6 +635,39 @@ fn keep_verbatim(ctx: &mut C<'_, '_>, kw: &'static Kw, args: &Args) -> R {
 pub struct Builder<'h> {
     pub cfg: Config,
     pub host: &'h dyn super::host::Host,
+    /// keepalived's process-wide default script user: `None` = not resolved yet,
+    /// `Some(None)` = setting it failed. Under `-t` keepalived parses every section in one
+    /// process, so this carries over from one pass to the next.
+    pub default_user: Option<Option<(u32, u32)>>,
+    /// An interface the VRRP configuration names does not exist (keepalived's
+    /// `non_existent_interface_specified`: the VRRP process then stops before its post-parse
+    /// checks).
+    pub missing_interface: bool,
+    /// State of the vrrp_script being read (keepalived's `remove_script`/`script_user_set`).
+    pub vscript: VscriptState,
+    /// Next automatic rule preference (IPv4, IPv6), counting down from 16384 as keepalived does.
+    pub next_rule_priority: (u32, u32),
+}
+
+impl<'h> Builder<'h> {
+    pub fn new(cfg: Config, host: &'h dyn super::host::Host) -> Self {
+        Builder {
+            cfg,
+            host,
+            default_user: None,
+            missing_interface: false,
+            vscript: VscriptState::default(),
+            next_rule_priority: (16384, 16384),
+        }
+    }
+}
+
+/// Per-vrrp_script parse state.
+#[derive(Debug, Clone, Default)]
+pub struct VscriptState {
+    remove: bool,
+    user_set: bool,
+    user: Option<(String, Option<String>)>,
 }
 
 impl<'h> Handlers for Builder<'h> {
@@ -546,8 +721,15 @@ impl<'h> Handlers for Builder<'h> {
             }
             "static_routes" | "static_rules" => {
                 let mut out = Vec::new();
-                ctx.value_block(args, |_, toks, _| {
-                    out.push(words_of(toks));
+                ctx.value_block(args, |c, toks, _| {
+                    let ok = if p == "static_routes" {
+                        super::routes::route(c, toks, true)
+                    } else {
+                        super::routes::rule(c, toks, true)
+                    };
+                    if ok {
+                        out.push(words_of(toks));
+                    }
                     Ok(())
                 })?;
                 if p == "static_routes" {
@@ -563,16 +745,39 @@ impl<'h> Handlers for Builder<'h> {
 
     fn close(ctx: &mut Ctx<'_, Self>, kw: &'static Kw) {
         if kw.path == "vrrp_script" {
-            if let Some(s) = ctx.b.cfg.vrrp_scripts.last() {
-                if s.script.is_none() {
-                    let name = s.name.clone();
-                    ctx.b.cfg.vrrp_scripts.pop();
-                    ctx.report(
-                        Severity::Error,
-                        "script-missing",
-                        format!("No script set for vrrp_script {name} - removing"),
-                    );
-                }
+            let st = std::mem::take(&mut ctx.b.vscript);
+            let Some(s) = ctx.b.cfg.vrrp_scripts.last() else {
+                return;
+            };
+            let name = s.name.clone();
+            let mut remove = st.remove;
+            if s.script.is_none() {
+                ctx.report(
+                    Severity::Error,
+                    "script-missing",
+                    format!("No script set for vrrp_script {name} - removing"),
+                );
+                remove = true;
+            } else if !remove && !st.user_set && default_script_user(ctx).is_none() {
+                ctx.report(
+                    Severity::Error,
+                    "script-user",
+                    format!("Unable to set default user for vrrp script {name} - removing"),
+                );
+                remove = true;
+            }
+            if remove {
+                ctx.b.cfg.vrrp_scripts.pop();
+            } else if let (Some((u, g)), Some(sc)) = (
+                st.user,
+                ctx.b
+                    .cfg
+                    .vrrp_scripts
+                    .last_mut()
+                    .and_then(|s| s.script.as_mut()),
+            ) {
+                sc.user = Some(u);
+                sc.group = g;
             }
         }
     }
@@ -634,7 +839,9 @@ fn global(ctx: &mut C<'_, '_>, k: &str, args: &Args) -> R {
         "script_user" => {
             let user = ctx.arg(args, 1)?.to_string();
             let group = args.opt(2).map(str::to_string);
-            if ctx.b.host.user(&user).is_none() {
+            let ids = script_ids(ctx.b.host, &user, group.as_deref());
+            ctx.b.default_user = Some(ids);
+            if ids.is_none() {
                 err(ctx, "Error setting global script uid/gid");
             }
             g(ctx).script_user = Some((user, group));
@@ -773,12 +980,39 @@ fn vrrp_script(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
     if p == "vrrp_script" {
         let name = ctx.arg(args, 1)?.to_string();
         ctx.b.cfg.vrrp_scripts.push(VrrpScript::new(name));
+        ctx.b.vscript = VscriptState::default();
         return Ok(());
     }
     let k = &p["vrrp_script/".len()..];
     let s = match k {
+        "user" => {
+            let user = ctx.arg(args, 1)?.to_string();
+            let group = args.opt(2).map(str::to_string);
+            if script_ids(ctx.b.host, &user, group.as_deref()).is_some() {
+                ctx.b.vscript.remove = false;
+                ctx.b.vscript.user_set = true;
+                ctx.b.vscript.user = Some((user, group));
+            } else {
+                let cmd = ctx
+                    .b
+                    .cfg
+                    .vrrp_scripts
+                    .last()
+                    .and_then(|s| s.script.as_ref())
+                    .map(|s| cmd_str(&s.args))
+                    .unwrap_or_default();
+                err(
+                    ctx,
+                    format!("Unable to set uid/gid for script {cmd}")
+                        .trim_end()
+                        .to_string(),
+                );
+                ctx.b.vscript.remove = true;
+            }
+            return Ok(());
+        }
         "script" => {
-            let sc = script(ctx, args)?;
+            let sc = script_with(ctx, args, false)?;
             if let Some(s) = last(&mut ctx.b.cfg.vrrp_scripts) {
                 s.script = sc;
             }
@@ -891,6 +1125,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 err(ctx, format!("Interface name '{s}' too long - ignoring"));
             } else {
                 if !ctx.b.host.interface_exists(&s) && !ctx.b.cfg.global.dynamic_interfaces {
+                    ctx.b.missing_interface = true;
                     err(
                         ctx,
                         format!("WARNING - interface {s} for vrrp_instance {name} doesn't exist"),
@@ -991,9 +1226,27 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 .auth_pass = Some(String::from_utf8_lossy(&pass).into_owned());
         }
         "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
-            let mut out = Vec::new();
+            let mut out: Vec<AddrEntry> = Vec::new();
+            // The first VIP sets the instance's address family (alloc_vrrp_vip).
+            let mut family = inst!().virtual_ipaddress.first().map(|e| e.addr.is_ipv4());
             ctx.value_block(args, |c, toks, _| {
                 if let Some(e) = addr_entry(c, toks) {
+                    if k == "virtual_ipaddress" {
+                        match family {
+                            None => family = Some(e.addr.is_ipv4()),
+                            Some(v4) if v4 != e.addr.is_ipv4() => {
+                                err(
+                                    c,
+                                    format!(
+                                        "({name}): address family must match VRRP instance [{}] - ignoring",
+                                        toks[0].text
+                                    ),
+                                );
+                                return Ok(());
+                            }
+                            Some(_) => {}
+                        }
+                    }
                     out.push(e);
                 }
                 Ok(())
@@ -1006,8 +1259,15 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         }
         "virtual_routes" | "virtual_rules" => {
             let mut out = Vec::new();
-            ctx.value_block(args, |_, toks, _| {
-                out.push(words_of(toks));
+            ctx.value_block(args, |c, toks, _| {
+                let ok = if k == "virtual_routes" {
+                    super::routes::route(c, toks, false)
+                } else {
+                    super::routes::rule(c, toks, false)
+                };
+                if ok {
+                    out.push(words_of(toks));
+                }
                 Ok(())
             })?;
             if k == "virtual_routes" {
@@ -1026,7 +1286,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         "unicast_peer" => {
             let mut out = Vec::new();
             ctx.value_block(args, |c, toks, _| {
-                match ip(&toks[0].text) {
+                match sock_ip(&toks[0].text) {
                     Some(addr) => out.push(UnicastPeer {
                         addr,
                         min_ttl: None,
@@ -1046,7 +1306,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         }
         "unicast_src_ip" | "mcast_src_ip" => {
             let s = ctx.arg(args, 1)?;
-            match ip(s) {
+            match sock_ip(s) {
                 Some(a) => {
                     if k == "unicast_src_ip" {
                         inst!().unicast_src_ip = Some(a)
@@ -1066,24 +1326,10 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             }
         }
         "track_interface" => {
-            let own = inst!().interface.clone();
             let mut out = Vec::new();
             ctx.value_block(args, |c, toks, _| {
                 let r = track_ref(c, toks, -253, 253);
-                if own.as_deref() == Some(r.name.as_str()) {
-                    err(
-                        c,
-                        format!(
-                            "({name}) Ignoring track_interface {} since own interface",
-                            r.name
-                        ),
-                    );
-                } else if !c.b.host.interface_exists(&r.name) {
-                    err(
-                        c,
-                        format!("({name}) tracked interface {} doesn't exist", r.name),
-                    );
-                } else {
+                if tracked_interface_exists(c, &name, &r.name) {
                     out.push(r);
                 }
                 Ok(())
@@ -1096,8 +1342,11 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             } else {
                 (-254, 254)
             };
-            let mut out = Vec::new();
+            let mut out: Vec<TrackRef> = Vec::new();
             ctx.value_block(args, |c, toks, _| {
+                if k == "track_script" && !tracked_script_usable(c, &name, &toks[0].text, &out) {
+                    return Ok(());
+                }
                 out.push(track_ref(c, toks, min, max));
                 Ok(())
             })?;
@@ -1110,6 +1359,22 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         }
         "dont_track_primary" => inst!().dont_track_primary = true,
         "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+            let i = inst!();
+            let set = match k {
+                "notify_master" => i.notify_master.is_some(),
+                "notify_backup" => i.notify_backup.is_some(),
+                "notify_fault" => i.notify_fault.is_some(),
+                "notify_stop" => i.notify_stop.is_some(),
+                _ => i.notify.is_some(),
+            };
+            if set {
+                let w = args.opt(1).unwrap_or("");
+                err(
+                    ctx,
+                    format!("({name}) {k} script already specified - ignoring {w}"),
+                );
+                return Ok(());
+            }
             let s = script(ctx, args)?;
             let i = inst!();
             match k {
@@ -1200,15 +1465,13 @@ fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             grp!().group.extend(out);
         }
         "track_interface" | "track_script" | "track_file" => {
-            let mut out = Vec::new();
+            let mut out: Vec<TrackRef> = Vec::new();
             ctx.value_block(args, |c, toks, _| {
+                if k == "track_script" && !tracked_script_usable(c, &name, &toks[0].text, &out) {
+                    return Ok(());
+                }
                 let r = track_ref(c, toks, -254, 254);
-                if k == "track_interface" && !c.b.host.interface_exists(&r.name) {
-                    err(
-                        c,
-                        format!("({name}) tracked interface {} doesn't exist", r.name),
-                    );
-                } else {
+                if k != "track_interface" || tracked_interface_exists(c, &name, &r.name) {
                     out.push(r);
                 }
                 Ok(())
@@ -1220,6 +1483,22 @@ fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             }
         }
         "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+            let g = grp!();
+            let set = match k {
+                "notify_master" => g.notify_master.is_some(),
+                "notify_backup" => g.notify_backup.is_some(),
+                "notify_fault" => g.notify_fault.is_some(),
+                "notify_stop" => g.notify_stop.is_some(),
+                _ => g.notify.is_some(),
+            };
+            if set {
+                let w = args.opt(1).unwrap_or("");
+                err(
+                    ctx,
+                    format!("vrrp group {name}: {k} script already specified - ignoring {w}"),
+                );
+                return Ok(());
+            }
             let s = script(ctx, args)?;
             let g = grp!();
             match k {
@@ -1274,7 +1553,8 @@ fn track_file(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
 fn vsg(ctx: &mut C<'_, '_>, args: &Args) -> R {
     let name = ctx.arg(args, 1)?.to_string();
     let mut entries = Vec::new();
-    ctx.value_block(args, |c, toks, _| {
+    // keepalived drops the group name before reading the block: `{` is word 2.
+    ctx.value_block_at(args, 2, |c, toks, _| {
         let a = toks[0].text.as_str();
         if a == "fwmark" {
             match toks

@@ -215,20 +215,31 @@ impl<'a, B: Handlers> Ctx<'a, B> {
     pub fn value_block(
         &mut self,
         args: &Args<'_>,
+        f: impl FnMut(&mut Self, &[Tok], &'a Lexed<'a>) -> Result<(), Abort>,
+    ) -> Result<(), Abort> {
+        self.value_block_at(args, 1, f)
+    }
+
+    /// A value block whose `{` is expected at word `first` of the keyword line (2 for
+    /// `virtual_server_group NAME {`, where keepalived drops the name before reading the block).
+    pub fn value_block_at(
+        &mut self,
+        args: &Args<'_>,
+        first: usize,
         mut f: impl FnMut(&mut Self, &[Tok], &'a Lexed<'a>) -> Result<(), Abort>,
     ) -> Result<(), Abort> {
         let mut need_bob = true;
-        if args.len() > 1 {
-            if args.opt(1) == Some("{") {
+        if args.len() > first {
+            if args.opt(first) == Some("{") {
                 need_bob = false;
             } else {
                 let msg = format!(
                     "Block {} has extra parameters {} ...",
                     args.opt(0).unwrap_or(""),
-                    args.opt(1).unwrap_or("")
+                    args.opt(first).unwrap_or("")
                 );
                 self.report_at(
-                    args.span_of(1),
+                    args.span_of(first),
                     Severity::Error,
                     "block-extra-parameters",
                     msg,

@@ -12,6 +12,8 @@ pub struct FileStat {
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
+    /// Only from [`Host::lstat`]: the path itself is a symbolic link.
+    pub is_symlink: bool,
 }
 
 pub trait Host {
@@ -37,6 +39,19 @@ pub trait Host {
     fn canonical(&self, path: &Path) -> PathBuf {
         path.to_path_buf()
     }
+    /// `lstat()` (does not follow a final symlink); script security walks paths with it.
+    fn lstat(&self, path: &Path) -> Option<FileStat> {
+        self.stat(path)
+    }
+    /// `realpath()`: the absolute path with symlinks, `.` and `..` resolved, or `None` when
+    /// some part of it does not exist.
+    fn realpath(&self, path: &Path) -> Option<PathBuf> {
+        self.stat(path).map(|_| path.to_path_buf())
+    }
+    /// (effective uid, effective gid) of the process that would run the scripts.
+    fn euid(&self) -> (u32, u32) {
+        (0, 0)
+    }
 }
 
 /// The real machine.
@@ -57,7 +72,30 @@ impl Host for SystemHost {
             mode: m.mode(),
             uid: m.uid(),
             gid: m.gid(),
+            is_symlink: false,
         })
+    }
+
+    fn lstat(&self, path: &Path) -> Option<FileStat> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(FileStat {
+            is_file: m.is_file(),
+            is_dir: m.is_dir(),
+            mode: m.mode(),
+            uid: m.uid(),
+            gid: m.gid(),
+            is_symlink: m.file_type().is_symlink(),
+        })
+    }
+
+    fn realpath(&self, path: &Path) -> Option<PathBuf> {
+        std::fs::canonicalize(path).ok()
+    }
+
+    fn euid(&self) -> (u32, u32) {
+        // SAFETY: geteuid/getegid cannot fail and have no preconditions.
+        unsafe { (libc::geteuid(), libc::getegid()) }
     }
 
     fn glob(&self, pattern: &str) -> Vec<String> {
@@ -159,6 +197,13 @@ impl Host for SystemHost {
 pub struct MemHost {
     pub files: std::collections::BTreeMap<String, String>,
     pub interfaces: Vec<String>,
+    /// Explicit file facts (owner, mode, directories) overriding the default of a root-owned
+    /// 0644 file for every entry of `files` and a root-owned 0755 directory for their parents.
+    pub stats: std::collections::BTreeMap<String, FileStat>,
+    /// Users: name -> (uid, gid).
+    pub users: std::collections::BTreeMap<String, (u32, u32)>,
+    /// Directories searched for bare script names.
+    pub path: Vec<PathBuf>,
 }
 
 #[cfg(test)]
@@ -170,6 +215,7 @@ impl MemHost {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
             interfaces: interfaces.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
         }
     }
 }
@@ -183,13 +229,31 @@ impl Host for MemHost {
             .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
     }
     fn stat(&self, path: &Path) -> Option<FileStat> {
-        self.files.get(&*path.to_string_lossy()).map(|_| FileStat {
-            is_file: true,
-            is_dir: false,
-            mode: 0o644,
+        let p = path.to_string_lossy();
+        if let Some(s) = self.stats.get(&*p) {
+            return Some(*s);
+        }
+        let file = |is_file: bool, mode: u32| FileStat {
+            is_file,
+            is_dir: !is_file,
+            mode,
             uid: 0,
             gid: 0,
-        })
+            is_symlink: false,
+        };
+        if self.files.contains_key(&*p) {
+            return Some(file(true, 0o100644));
+        }
+        let dir = if p.ends_with('/') {
+            p.to_string()
+        } else {
+            format!("{p}/")
+        };
+        self.files
+            .keys()
+            .chain(self.stats.keys())
+            .any(|k| k.starts_with(&dir))
+            .then(|| file(false, 0o40755))
     }
     fn glob(&self, pattern: &str) -> Vec<String> {
         let Ok(p) = glob::Pattern::new(pattern) else {
@@ -204,8 +268,8 @@ impl Host for MemHost {
     fn interface_exists(&self, name: &str) -> bool {
         self.interfaces.iter().any(|i| i == name)
     }
-    fn user(&self, _: &str) -> Option<(u32, u32)> {
-        None
+    fn user(&self, name: &str) -> Option<(u32, u32)> {
+        self.users.get(name).copied()
     }
     fn group(&self, _: &str) -> Option<u32> {
         None
@@ -217,7 +281,7 @@ impl Host for MemHost {
         true
     }
     fn path_dirs(&self) -> Vec<PathBuf> {
-        vec![]
+        self.path.clone()
     }
     fn cwd(&self) -> PathBuf {
         "/etc".into()

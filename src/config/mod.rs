@@ -8,6 +8,7 @@ pub mod host;
 pub mod keywords;
 pub mod lexer;
 pub mod render;
+pub mod routes;
 pub mod source;
 pub mod validate;
 pub mod values;
@@ -71,18 +72,25 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
     // One pass per keepalived process, each with its own activation of root keywords.
     let mut model = crate::model::Config::default();
     let mut aborted = false;
+    let mut default_user = None;
+    let mut missing_interface = false;
     for pass in engine::Pass::ALL {
         // Children inherit what the parent parsed (keepalived forks after reading globals).
-        let builder = decode::Builder {
-            cfg: crate::model::Config {
+        let mut builder = decode::Builder::new(
+            crate::model::Config {
                 global: model.global.clone(),
                 ..Default::default()
             },
             host,
-        };
+        );
+        builder.default_user = default_user;
         let mut ctx = engine::Ctx::new(&lexed, pass, builder);
         let r = ctx.run();
         diagnostics.append(&mut ctx.diags);
+        default_user = ctx.b.default_user;
+        if pass == engine::Pass::Vrrp {
+            missing_interface = ctx.b.missing_interface;
+        }
         let cfg = ctx.b.cfg;
         match pass {
             engine::Pass::Parent => {
@@ -129,7 +137,7 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
         }
     }
     if !aborted {
-        diagnostics.extend(validate::validate(&model, host));
+        diagnostics.extend(validate::validate(&mut model, host, missing_interface));
     }
     Loaded {
         model,

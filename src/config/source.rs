@@ -196,6 +196,14 @@ pub fn read(path: &Path, opts: &ReadOptions, host: &dyn Host) -> Read {
     while let Some(line) = r.next_line() {
         r.out.lines.push(line);
     }
+    // keepalived reports unclosed blocks once the whole file is read, without a line.
+    if r.block_depth > 0 {
+        r.out.diagnostics.push(Diagnostic::new(
+            Severity::Error,
+            "missing-close-brace",
+            format!("There are {} missing '}}'s or extra '{{'s", r.block_depth),
+        ));
+    }
     r.out
 }
 
@@ -1526,6 +1534,18 @@ mod tests {
             r.diagnostics[0].message,
             "Config files missing 'nope.conf'."
         );
+    }
+
+    /// Corpus 160 under keepalived 2.2.7: an unclosed block is reported without a line (exit 5).
+    #[test]
+    fn missing_close_brace() {
+        let r = run(&[("/c/k.conf", "a {\nb {\n}\n")], "vm");
+        assert_eq!(r.diagnostics.len(), 1);
+        assert_eq!(
+            r.diagnostics[0].message,
+            "There are 1 missing '}'s or extra '{'s"
+        );
+        assert_eq!(r.diagnostics[0].span, None);
     }
 
     #[test]

@@ -1,30 +1,119 @@
 //! Checks keepalived makes once a whole configuration has been read (its `*_complete_*` and
-//! `validate_config` steps). Their messages carry no line number in keepalived's output.
+//! `validate_config` steps, and the script-security checks). Their messages carry no line
+//! number in keepalived's output.
 
+use super::decode::script_ids;
 use super::diag::{Diagnostic, Severity};
 use super::host::Host;
-use crate::model::{Config, InitialState};
+use crate::model::{AuthType, Config, InitialState, Script, ScriptSecurity, VsAddr, VsgEntry};
+use std::path::{Path, PathBuf};
 
 fn e(msg: impl Into<String>) -> Diagnostic {
     Diagnostic::new(Severity::Error, "invalid-config", msg)
 }
 
-/// Post-parse checks of the VRRP and checker parts.
-pub fn validate(cfg: &Config, host: &dyn Host) -> Vec<Diagnostic> {
+/// Post-parse checks of the checker and VRRP parts, in keepalived's order (the checker
+/// process validates first). `missing_interface`: the VRRP pass met an interface that does not
+/// exist, so keepalived's VRRP process stops before its own checks. Scripts keepalived would
+/// not run are marked in the model (and dropped from the track lists, as keepalived does).
+pub fn validate(cfg: &mut Config, host: &dyn Host, missing_interface: bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let g = &cfg.global;
-    let mut missing_if = false;
-    for i in &cfg.vrrp_instances {
-        let name = &i.name;
-        if i.virtual_router_id.is_none() {
-            out.push(e(format!("({name}) the virtual router id must be set")));
-            continue;
+    validate_check(cfg, host, &mut out);
+    validate_vrrp(cfg, host, missing_interface, &mut out);
+    out
+}
+
+fn validate_check(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) {
+    if cfg.virtual_servers.is_empty() {
+        return;
+    }
+    for vs in &cfg.virtual_servers {
+        let fwmark = match &vs.addr {
+            VsAddr::Fwmark(_) => true,
+            VsAddr::Group(g) => cfg
+                .virtual_server_groups
+                .iter()
+                .find(|x| &x.name == g)
+                .is_some_and(|x| {
+                    x.entries.iter().all(|e| matches!(e, VsgEntry::Fwmark(_)))
+                        && !x.entries.is_empty()
+                }),
+            VsAddr::Ip { .. } => false,
+        };
+        if fwmark && vs.protocol.is_some() {
+            let what = match &vs.addr {
+                VsAddr::Fwmark(n) => format!("FWM {n}"),
+                VsAddr::Group(g) => format!("[{g}]:0"),
+                VsAddr::Ip { .. } => String::new(),
+            };
+            out.push(e(format!(
+                "Warning: Virtual server {what}: protocol specified for fwmark - protocol will be ignored"
+            )));
         }
-        if let Some(ifn) = &i.interface {
-            if !host.interface_exists(ifn) && !g.dynamic_interfaces {
-                missing_if = true;
+    }
+    let ctx = SecCtx::new(cfg, host);
+    let mut flags = 0;
+    let mut vss = std::mem::take(&mut cfg.virtual_servers);
+    for vs in &mut vss {
+        for rs in &mut vs.real_servers {
+            for ck in &mut rs.checkers {
+                flags |= ctx.check_opt(&mut ck.misc_path);
             }
         }
+    }
+    for vs in &mut vss {
+        flags |= ctx.check_opt(&mut vs.quorum_up);
+        flags |= ctx.check_opt(&mut vs.quorum_down);
+        for rs in &mut vs.real_servers {
+            flags |= ctx.check_opt(&mut rs.notify_up);
+            flags |= ctx.check_opt(&mut rs.notify_down);
+        }
+    }
+    cfg.virtual_servers = vss;
+    flags |= ctx.check_opt(&mut cfg.global.notify_fifo_script);
+    flags |= ctx.check_opt(&mut cfg.global.lvs_notify_fifo_script);
+    if !cfg.global.enable_script_security && flags & SC_ISSCRIPT != 0 {
+        out.push(violation("check ", flags));
+    }
+}
+
+fn violation(what: &str, flags: u32) -> Diagnostic {
+    Diagnostic::new(
+        Severity::Security,
+        "script-security",
+        format!(
+            "SECURITY VIOLATION - {what}scripts are being executed but script_security not enabled.{}",
+            if flags & SC_INSECURE != 0 {
+                " There are insecure scripts."
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
+fn validate_vrrp(cfg: &mut Config, host: &dyn Host, missing_if: bool, out: &mut Vec<Diagnostic>) {
+    if missing_if {
+        out.push(Diagnostic::new(
+            Severity::Fatal,
+            "interface-missing",
+            "Non-existent interface specified in configuration",
+        ));
+        return;
+    }
+    vrrp_script_security(cfg, host, out);
+    // keepalived's chk_min_cfg: the first instance without a VRID stops the VRRP checks.
+    if let Some(i) = cfg
+        .vrrp_instances
+        .iter()
+        .find(|i| i.virtual_router_id.is_none())
+    {
+        out.push(e(format!("({}) the virtual router id must be set", i.name)));
+        return;
+    }
+    let g = &cfg.global;
+    for i in &mut cfg.vrrp_instances {
+        let name = i.name.clone();
         let strict = i.strict_mode.unwrap_or(g.vrrp_strict);
         let prio = i
             .priority
@@ -61,31 +150,526 @@ pub fn validate(cfg: &Config, host: &dyn Host) -> Vec<Diagnostic> {
                 format!("({name}) No VIP specified; at least one is sensible"),
             ));
         }
-        for t in &i.track_script {
-            if !cfg.vrrp_scripts.iter().any(|s| s.name == t.name) {
-                out.push(e(format!(
-                    "({name}) track script {} not found, ignoring...",
-                    t.name
-                )));
-            }
+        // An AH instance must hear an advert (for the sequence number) before taking over.
+        let ah = i
+            .authentication
+            .as_ref()
+            .is_some_and(|a| a.auth_type == Some(AuthType::Ah));
+        if ah && i.state == Some(InitialState::Master) && prio != 255 {
+            out.push(e(format!(
+                "({name}) Initial state master is incompatible with AH authentication - clearing"
+            )));
+            i.state = Some(InitialState::Backup);
+        }
+        // vrrp_complete_instance: tracking the instance's own interface is dropped.
+        if let Some(own) = i.interface.clone() {
+            i.track_interface.retain(|t| {
+                if t.name == own {
+                    out.push(e(format!(
+                        "({name}) Ignoring track_interface {own} since own interface"
+                    )));
+                    false
+                } else {
+                    true
+                }
+            });
         }
     }
-    for sg in &cfg.vrrp_sync_groups {
-        for t in &sg.track_script {
-            if !cfg.vrrp_scripts.iter().any(|s| s.name == t.name) {
-                out.push(e(format!(
-                    "({}) track script {} not found, ignoring...",
-                    sg.name, t.name
-                )));
-            }
+}
+
+/// keepalived's `check_vrrp_script_security`: only when there is a VRRP instance.
+fn vrrp_script_security(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) {
+    if cfg.vrrp_instances.is_empty() {
+        return;
+    }
+    let ctx = SecCtx::new(cfg, host);
+    let mut flags = 0;
+    let mut disabled = Vec::new();
+    for s in &mut cfg.vrrp_scripts {
+        let Some(sc) = s.script.as_mut() else {
+            continue;
+        };
+        let f = ctx.check(sc);
+        flags |= f;
+        if f & SC_INHIBIT != 0 {
+            out.push(e(format!(
+                "Disabling track script {} due to insecure",
+                s.name
+            )));
+        } else if f & SC_NOTFOUND != 0 {
+            out.push(e(format!(
+                "Disabling track script {} since not found/accessible",
+                s.name
+            )));
+        }
+        if !sc.runnable() {
+            disabled.push(s.name.clone());
         }
     }
-    if missing_if {
-        out.push(Diagnostic::new(
-            Severity::Fatal,
-            "interface-missing",
-            "Non-existent interface specified in configuration",
-        ));
+    for i in &mut cfg.vrrp_instances {
+        for n in [
+            &mut i.notify_backup,
+            &mut i.notify_master,
+            &mut i.notify_fault,
+            &mut i.notify_stop,
+            &mut i.notify,
+        ] {
+            flags |= ctx.check_opt(n);
+        }
+        i.track_script.retain(|t| !disabled.contains(&t.name));
     }
-    out
+    for g in &mut cfg.vrrp_sync_groups {
+        for n in [
+            &mut g.notify_backup,
+            &mut g.notify_master,
+            &mut g.notify_fault,
+            &mut g.notify_stop,
+            &mut g.notify,
+        ] {
+            flags |= ctx.check_opt(n);
+        }
+        g.track_script.retain(|t| !disabled.contains(&t.name));
+    }
+    flags |= ctx.check_opt(&mut cfg.global.notify_fifo_script);
+    flags |= ctx.check_opt(&mut cfg.global.vrrp_notify_fifo_script);
+    if !cfg.global.enable_script_security && flags & SC_ISSCRIPT != 0 {
+        out.push(violation("", flags));
+    }
+}
+
+// keepalived's script check flags (lib/notify.h), as bits of our own.
+const SC_ISSCRIPT: u32 = 1;
+const SC_INSECURE: u32 = 2;
+const SC_NOTFOUND: u32 = 4;
+const SC_INHIBIT: u32 = 8;
+const SC_EXECUTABLE: u32 = 16;
+const SC_SYSTEM: u32 = 32;
+
+/// What the script checks need to know: the machine, `enable_script_security` and the
+/// default script user.
+struct SecCtx<'h> {
+    host: &'h dyn Host,
+    security: bool,
+    default_ids: (u32, u32),
+}
+
+impl<'h> SecCtx<'h> {
+    fn new(cfg: &Config, host: &'h dyn Host) -> Self {
+        let g = &cfg.global;
+        let default_ids = g
+            .script_user
+            .as_ref()
+            .and_then(|(u, gr)| script_ids(host, u, gr.as_deref()))
+            .or_else(|| host.user("keepalived_script"))
+            .unwrap_or_else(|| host.euid());
+        SecCtx {
+            host,
+            security: g.enable_script_security,
+            default_ids,
+        }
+    }
+
+    fn check_opt(&self, s: &mut Option<Script>) -> u32 {
+        s.as_mut().map_or(0, |s| self.check(s))
+    }
+
+    /// keepalived's `check_script_secure`, recording the verdict in `s.security`.
+    fn check(&self, s: &mut Script) -> u32 {
+        let ids = match &s.user {
+            Some(u) => script_ids(self.host, u, s.group.as_deref()).unwrap_or(self.default_ids),
+            None => self.default_ids,
+        };
+        let f = check_script_secure(self.host, &s.args, ids, self.security);
+        s.security = if f & SC_SYSTEM != 0 {
+            ScriptSecurity::FileTest
+        } else if f & SC_INHIBIT != 0 {
+            ScriptSecurity::Insecure
+        } else if f & SC_NOTFOUND != 0 {
+            ScriptSecurity::NotFound
+        } else if f & SC_EXECUTABLE == 0 {
+            ScriptSecurity::NotExecutable
+        } else {
+            ScriptSecurity::Runnable
+        };
+        f
+    }
+}
+
+fn is_executable(mode: u32, owner: (u32, u32), (uid, gid): (u32, u32)) -> bool {
+    (uid == 0 && mode & 0o111 != 0)
+        || (uid == owner.0 && mode & 0o100 != 0)
+        || (uid != owner.0
+            && ((gid == owner.1 && mode & 0o010 != 0) || (gid != owner.1 && mode & 0o001 != 0)))
+}
+
+fn check_script_secure(host: &dyn Host, args: &[String], ids: (u32, u32), security: bool) -> u32 {
+    let Some(prog) = args.first() else {
+        return 0;
+    };
+    if let Some(rest) = prog.strip_prefix('<') {
+        if rest.trim_start_matches([' ', '\t']).starts_with('/') {
+            return SC_SYSTEM;
+        }
+    }
+    let mut path = PathBuf::from(prog);
+    if !prog.contains('/') {
+        // A bare name: the first regular file in PATH executable by the script's user.
+        let found = host.path_dirs().into_iter().find_map(|d| {
+            let p = if d.as_os_str().is_empty() {
+                PathBuf::from(prog)
+            } else {
+                d.join(prog)
+            };
+            let st = host.stat(&p)?;
+            (st.is_file && is_executable(st.mode, (st.uid, st.gid), ids)).then_some(p)
+        });
+        match found {
+            Some(p) => path = p,
+            None => return SC_NOTFOUND,
+        }
+    }
+    let abs = if path.is_absolute() {
+        path
+    } else {
+        host.cwd().join(path)
+    };
+    let Some(real) = host.realpath(&abs) else {
+        return SC_NOTFOUND;
+    };
+    let Some(st) = host.stat(&real) else {
+        return SC_NOTFOUND;
+    };
+    let mut flags = SC_ISSCRIPT;
+    let mut protect = false;
+    if is_executable(st.mode, (st.uid, st.gid), ids) {
+        flags |= SC_EXECUTABLE;
+        protect = ids.0 == 0
+            || ids.1 == 0
+            || (st.uid == 0 && st.mode & 0o100 != 0 && st.mode & 0o4000 != 0)
+            || (st.gid == 0 && st.mode & 0o010 != 0 && st.mode & 0o2000 != 0);
+    }
+    if protect {
+        flags |= check_security(host, &real, security);
+    }
+    flags
+}
+
+/// keepalived's `check_security`: `/`, every directory on the way and the file itself must be
+/// owned by root and not writable by a non-root group or by others (sticky directories may be
+/// group/world writable).
+fn check_security(host: &dyn Host, file: &Path, security: bool) -> u32 {
+    let s = file.to_string_lossy();
+    let mut prefixes: Vec<&str> = vec!["/"];
+    for (i, _) in s.match_indices('/').skip(1) {
+        prefixes.push(&s[..i]);
+    }
+    prefixes.push(&s);
+    let last = prefixes.len() - 1;
+    for (n, p) in prefixes.iter().enumerate() {
+        let Some(st) = host.lstat(Path::new(p)) else {
+            return SC_NOTFOUND;
+        };
+        let is_last = n == last;
+        if (!is_last && !st.is_dir) || (is_last && !st.is_file && !st.is_symlink) {
+            return SC_INHIBIT;
+        }
+        let sticky = st.mode & 0o1000 != 0;
+        if st.uid != 0
+            || (((st.is_dir && !sticky) || st.is_file)
+                && ((st.gid != 0 && st.mode & 0o020 != 0) || st.mode & 0o002 != 0))
+        {
+            return SC_INSECURE | if security { SC_INHIBIT } else { 0 };
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::host::{FileStat, MemHost};
+    use crate::config::{load_with, LoadOptions};
+
+    fn stat(dir: bool, mode: u32, uid: u32, gid: u32) -> FileStat {
+        FileStat {
+            is_file: !dir,
+            is_dir: dir,
+            mode,
+            uid,
+            gid,
+            is_symlink: false,
+        }
+    }
+
+    const VI: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1\n }\n track_script {\n  chk\n }\n}\n";
+
+    fn run(host: &MemHost, conf: &str) -> crate::config::Loaded {
+        let mut h = MemHost::new(&[("/c/k.conf", conf)], &["eth0"]);
+        h.files.extend(host.files.clone());
+        h.stats.extend(host.stats.clone());
+        h.users.extend(host.users.clone());
+        h.path = host.path.clone();
+        load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h)
+    }
+
+    fn msgs(l: &crate::config::Loaded) -> Vec<(u32, String)> {
+        l.diagnostics
+            .iter()
+            .filter(|d| d.severity > Severity::Note)
+            .map(|d| (d.span.map_or(0, |s| s.line), d.message.clone()))
+            .collect()
+    }
+
+    fn scripted(script: &str) -> String {
+        format!("vrrp_script chk {{\n script \"{script}\"\n}}\n{VI}")
+    }
+
+    /// keepalived 2.2.7: an existing executable script without enable_script_security is a
+    /// security violation (-t exits 6); the script itself stays runnable.
+    #[test]
+    fn existing_script_without_script_security_is_a_violation() {
+        let mut h = MemHost::default();
+        h.files
+            .insert("/usr/bin/chk.sh".into(), "#!/bin/sh\n".into());
+        h.stats
+            .insert("/usr/bin/chk.sh".into(), stat(false, 0o100755, 0, 0));
+        let l = run(&h, &scripted("/usr/bin/chk.sh"));
+        assert_eq!(l.exit_status(), 6, "{:?}", msgs(&l));
+        assert!(msgs(&l).contains(&(
+            0,
+            "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
+                .into()
+        )));
+        assert!(l.model.vrrp_scripts[0].script.as_ref().unwrap().runnable());
+        assert_eq!(l.model.vrrp_instances[0].track_script.len(), 1);
+    }
+
+    /// A bare program name is looked up in PATH; a missing one disables the track script
+    /// (exit 5, no violation) and drops it from the instance.
+    #[test]
+    fn missing_script_is_disabled() {
+        let mut h = MemHost {
+            path: vec!["/bin".into()],
+            ..Default::default()
+        };
+        let l = run(&h, &scripted("nothere -x"));
+        assert_eq!(l.exit_status(), 5, "{:?}", msgs(&l));
+        assert!(msgs(&l).contains(&(
+            0,
+            "Disabling track script chk since not found/accessible".into()
+        )));
+        assert_eq!(
+            l.model.vrrp_scripts[0].script.as_ref().unwrap().security,
+            ScriptSecurity::NotFound
+        );
+        assert!(l.model.vrrp_instances[0].track_script.is_empty());
+
+        h.files.insert("/bin/nothere".into(), String::new());
+        h.stats
+            .insert("/bin/nothere".into(), stat(false, 0o100755, 0, 0));
+        let l = run(&h, &scripted("nothere -x"));
+        assert_eq!(l.exit_status(), 6, "{:?}", msgs(&l));
+    }
+
+    /// With enable_script_security a group-writable directory on the path makes the script
+    /// insecure; keepalived disables it. keepalived_script must exist, else every script
+    /// fails to get its default user.
+    #[test]
+    fn insecure_path_with_script_security() {
+        let mut h = MemHost::default();
+        h.users.insert("keepalived_script".into(), (0, 0));
+        h.files.insert("/opt/s/chk.sh".into(), String::new());
+        h.stats
+            .insert("/opt/s/chk.sh".into(), stat(false, 0o100755, 0, 0));
+        h.stats.insert("/opt/s".into(), stat(true, 0o40775, 0, 10));
+        let conf = format!(
+            "global_defs {{\n enable_script_security\n}}\n{}",
+            scripted("/opt/s/chk.sh")
+        );
+        let l = run(&h, &conf);
+        assert_eq!(
+            msgs(&l),
+            [(0, "Disabling track script chk due to insecure".to_string())]
+        );
+        assert_eq!(
+            l.model.vrrp_scripts[0].script.as_ref().unwrap().security,
+            ScriptSecurity::Insecure
+        );
+        // Sticky (like /tmp) is fine for a directory; a non-root owner never is.
+        h.stats.insert("/opt/s".into(), stat(true, 0o41777, 0, 0));
+        assert_eq!(run(&h, &conf).exit_status(), 0);
+        h.stats
+            .insert("/opt/s/chk.sh".into(), stat(false, 0o100755, 1000, 0));
+        assert_eq!(run(&h, &conf).exit_status(), 5);
+    }
+
+    /// Observed on 2.2.7 (corpus 051/079/097): enable_script_security without a
+    /// keepalived_script user removes every vrrp_script at its closing line, and its track
+    /// references are then "not found" at their own line.
+    #[test]
+    fn no_default_script_user_removes_scripts() {
+        let conf = format!(
+            "global_defs {{\n enable_script_security\n}}\n{}",
+            scripted("/bin/true")
+        );
+        let l = run(&MemHost::default(), &conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    6,
+                    "Unable to set default user keepalived_script for script".into()
+                ),
+                (
+                    6,
+                    "Unable to set default user for vrrp script chk - removing".into()
+                ),
+                (14, "(VI_1) track script chk not found, ignoring...".into()),
+            ]
+        );
+        assert!(l.model.vrrp_scripts.is_empty());
+    }
+
+    /// `user` in a vrrp_script with an unknown user removes the script (message at the `user`
+    /// line, quoting the command as keepalived's cmd_str does).
+    #[test]
+    fn vrrp_script_unknown_user() {
+        let conf = format!(
+            "vrrp_script chk {{\n script \"/sbin/pidof nginx\"\n user nobody_here\n}}\n{VI}"
+        );
+        let l = run(&MemHost::default(), &conf);
+        assert_eq!(
+            msgs(&l)[0],
+            (
+                3,
+                "Unable to set uid/gid for script '/sbin/pidof' 'nginx'".to_string()
+            )
+        );
+        assert!(l.model.vrrp_scripts.is_empty());
+    }
+
+    /// Single quotes group the command on a `script` line (keepalived splits the whole line
+    /// shell-like first).
+    #[test]
+    fn single_quoted_script_line() {
+        let conf = format!("vrrp_script chk {{\n script 'killall -0 haproxy' # c\n}}\n{VI}");
+        let l = run(&MemHost::default(), &conf);
+        assert_eq!(
+            l.model.vrrp_scripts[0].script.as_ref().unwrap().args,
+            ["killall", "-0", "haproxy"]
+        );
+    }
+
+    #[test]
+    fn missing_interface_skips_vrrp_checks() {
+        let conf = "vrrp_instance VI_1 {\n interface eth9\n virtual_router_id 1\n}\n";
+        let l = run(&MemHost::default(), conf);
+        // No "No VIP specified": keepalived's VRRP process stops first.
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    2,
+                    "WARNING - interface eth9 for vrrp_instance VI_1 doesn't exist".to_string()
+                ),
+                (
+                    0,
+                    "Non-existent interface specified in configuration".to_string()
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn own_track_interface_is_reported_without_line() {
+        let conf = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n track_interface {\n  eth0\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [(
+                0,
+                "(VI_1) Ignoring track_interface eth0 since own interface".to_string()
+            )]
+        );
+        assert!(l.model.vrrp_instances[0].track_interface.is_empty());
+    }
+
+    /// keepalived's SSL_GET sample: AH with state MASTER below priority 255 is cleared (exit 5).
+    #[test]
+    fn ah_with_initial_master_is_cleared() {
+        let conf = "vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 1\n priority 100\n authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [(
+                0,
+                "(VI_1) Initial state master is incompatible with AH authentication - clearing"
+                    .to_string()
+            )]
+        );
+        assert_eq!(l.model.vrrp_instances[0].state, Some(InitialState::Backup));
+    }
+
+    /// keepalived's fwmark sample: a protocol on a fwmark virtual server is ignored, with a
+    /// warning (exit 5).
+    #[test]
+    fn protocol_on_fwmark_virtual_server() {
+        let conf = "virtual_server fwmark 1 {\n protocol TCP\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [(
+                0,
+                "Warning: Virtual server FWM 1: protocol specified for fwmark - protocol will be ignored"
+                    .to_string()
+            )]
+        );
+    }
+
+    /// Corpus 144: a second notify_master is ignored at its line; corpus 149: an IPv6 VIP in an
+    /// instance whose first VIP is IPv4 is ignored at its line.
+    #[test]
+    fn duplicate_notify_and_mixed_vip_family() {
+        let conf = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n notify_master \"/a.sh master\"\n notify_master \"/a.sh backup\"\n virtual_ipaddress {\n  10.0.0.1\n  fd00::1/64\n }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    5,
+                    "(VI_1) notify_master script already specified - ignoring /a.sh backup"
+                        .to_string()
+                ),
+                (
+                    8,
+                    "(VI_1): address family must match VRRP instance [fd00::1/64] - ignoring"
+                        .to_string()
+                ),
+            ]
+        );
+        assert_eq!(l.model.vrrp_instances[0].virtual_ipaddress.len(), 1);
+        assert_eq!(
+            l.model.vrrp_instances[0]
+                .notify_master
+                .as_ref()
+                .unwrap()
+                .args,
+            ["/a.sh", "master"]
+        );
+    }
+
+    /// Corpus 081 under 2.2.7: unicast addresses go through inet_stosockaddr, which ignores a
+    /// `/prefix` (no message).
+    #[test]
+    fn unicast_addresses_ignore_a_prefix() {
+        let conf = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n unicast_src_ip 10.0.0.2/24\n unicast_peer {\n  10.0.0.3/24\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(msgs(&l), []);
+        let i = &l.model.vrrp_instances[0];
+        assert_eq!(i.unicast_src_ip, Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(
+            i.unicast_peer[0].addr,
+            "10.0.0.3".parse::<std::net::IpAddr>().unwrap()
+        );
+    }
 }

@@ -39,6 +39,44 @@ pub struct Script {
     pub args: Vec<String>,
     pub user: Option<String>,
     pub group: Option<String>,
+    /// What keepalived's script-security check concluded about this script. Only scripts with
+    /// [`ScriptSecurity::Runnable`] may be run; keepalived disables the others.
+    #[serde(skip_serializing_if = "ScriptSecurity::is_runnable")]
+    pub security: ScriptSecurity,
+}
+
+impl Script {
+    /// Whether keepalived would run this script.
+    pub fn runnable(&self) -> bool {
+        self.security.is_runnable()
+    }
+}
+
+/// The outcome of keepalived's script checks (existence via `PATH` or the given path, the
+/// executable bit for the user running it, ownership and write permissions of the file and of
+/// every directory on its path).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScriptSecurity {
+    /// Not checked (keepalived does not check scripts of a process with nothing to run) or
+    /// found, executable and acceptable.
+    #[default]
+    Runnable,
+    /// `<` file-open test (e.g. `</dev/tcp/...`): nothing is executed, always runnable.
+    FileTest,
+    /// The program does not exist or is not reachable ("since not found/accessible").
+    NotFound,
+    /// The file is not executable by the user it would run as.
+    NotExecutable,
+    /// A non-root-owned or group/world-writable file or directory on the path while
+    /// `enable_script_security` is set ("due to insecure"), or a path of the wrong file type.
+    Insecure,
+}
+
+impl ScriptSecurity {
+    pub fn is_runnable(&self) -> bool {
+        matches!(self, ScriptSecurity::Runnable | ScriptSecurity::FileTest)
+    }
 }
 
 /// `smtp_server`.

@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod exec;
 pub mod ipvs;
 pub mod model;
 pub mod notify;

@@ -297,14 +297,15 @@ async fn one_slow_probe_does_not_delay_others() {
     });
     let (fast, _) = http_server(200).await;
     let mut slow = spec(slow_addr, http(vec![url("/", None, vec![])], false));
-    slow.connect_timeout = Duration::from_secs(3);
+    slow.connect_timeout = Duration::from_secs(10);
     let tls = tls();
     let t2 = tls.clone();
     let slow_task = tokio::spawn(async move { probe::run(&slow, &t2).await });
     let start = keepalived_rs::sys::clock::now();
     let mut handles = Vec::new();
-    for _ in 0..200 {
-        let s = spec(fast, http(vec![url("/", None, vec![])], false));
+    for _ in 0..100 {
+        let mut s = spec(fast, http(vec![url("/", None, vec![])], false));
+        s.connect_timeout = Duration::from_secs(5);
         let tls = tls.clone();
         handles.push(tokio::spawn(async move { probe::run(&s, &tls).await }));
     }

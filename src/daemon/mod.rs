@@ -13,3 +13,4 @@ pub fn run(_settings: Settings) -> u8 {
     );
     1
 }
+pub mod lvs;

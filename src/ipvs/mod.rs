@@ -7,6 +7,7 @@
 //! - [`client`]: the blocking netlink client that resolves the family and executes ops.
 
 pub mod client;
+pub mod desired;
 pub mod error;
 pub mod msg;
 pub mod plan;

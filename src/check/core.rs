@@ -1,0 +1,752 @@
+//! The health-check core (pure, sans-IO): per-checker timers and retry counting, real-server
+//! alive state, quorum, sorry server, weights, and everything keepalived says and runs about
+//! them. It never reads the clock, sleeps or touches a socket: the driver feeds it `now`,
+//! probe outcomes, and drains [`Action`]s; [`Lvs::table`] is the IPVS table it wants.
+//!
+//! The rules follow keepalived 2.2.7 (`check/ipwrapper.c`, `check_tcp.c`, `check_http.c`,
+//! `check_misc.c`, `check_data.c`):
+//! - a checker starts "up" (or "down" with `alpha`) and its retry counter starts at `retry`,
+//!   so the very first failure is decisive; afterwards an up checker needs `retry + 1`
+//!   consecutive failures (`delay_before_retry` apart) to go down, and one success to come up;
+//! - a real server is alive when none of its checkers is down; its dest is in the table while
+//!   alive, or always (weight 0 when not alive) with `inhibit_on_failure`;
+//! - quorum: the sum of alive weights against `quorum ± hysteresis`; losing it with a
+//!   `sorry_server` swaps the pool for the sorry server.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::ipvs::desired::{LvsConfig, RsSpec, VsSpec};
+use crate::ipvs::plan::Table;
+use crate::model::{CheckerKind, Script};
+
+use super::spec::{CheckSpec, Probe};
+
+pub type CheckerId = usize;
+
+/// keepalived's `BOOTSTRAP_DELAY`: the first check runs 1 s after start plus a random warmup.
+pub const BOOTSTRAP_DELAY: Duration = Duration::from_secs(1);
+
+/// How a MISC_CHECK script ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MiscExit {
+    Status(i32),
+    Signal(i32),
+    /// Killed by us after `misc_timeout`.
+    TimedOut,
+}
+
+/// What a probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// TCP connected / every url passed. For HTTP, the per-url notes keepalived logs while the
+    /// checker is down: (`"HTTP status code"` or `"MD5 digest"`, url path).
+    Success(Vec<(&'static str, String)>),
+    /// TCP: `"timeout"` or `"failed"`; HTTP/SSL: keepalived's reason text, e.g.
+    /// `"HTTP status code error to"`, `"MD5 digest error to"`, `"Timeout connecting"`.
+    Failure(String),
+    Misc(MiscExit),
+}
+
+/// An effect for the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Start probe `id` (its spec is [`Lvs::spec`]); answer with [`Lvs::handle_result`].
+    Probe(CheckerId),
+    /// A log line, keepalived's wording.
+    Log(String),
+    /// Run a notify / quorum script (exactly its configured arguments).
+    Run(Script),
+    /// A line for `notify_fifo` / `lvs_notify_fifo` (with its `\n`; keepalived also writes the
+    /// terminating NUL).
+    Fifo(String),
+}
+
+#[derive(Debug, Clone)]
+struct Ck {
+    vs: usize,
+    rs: usize,
+    spec: CheckSpec,
+    is_up: bool,
+    has_run: bool,
+    retry_it: u32,
+    /// MISC dynamic weight contribution.
+    cur_weight: i64,
+    last_exit: Option<i32>,
+    enabled: bool,
+    busy: bool,
+    due: Option<Instant>,
+}
+
+#[derive(Debug, Clone)]
+struct RsState {
+    alive: bool,
+    failed: u32,
+    weight: i64,
+}
+
+#[derive(Debug, Clone)]
+struct VsState {
+    quorum_up: bool,
+    sorry_alive: bool,
+    rs: Vec<RsState>,
+}
+
+/// The whole LVS health-check state.
+pub struct Lvs {
+    cfg: LvsConfig,
+    vs: Vec<VsState>,
+    ck: Vec<Ck>,
+    timers: BTreeSet<(Instant, CheckerId)>,
+    actions: VecDeque<Action>,
+    rng: u64,
+    /// Virtual servers whose table entries may have changed since [`Lvs::take_dirty`].
+    dirty: BTreeSet<usize>,
+}
+
+/// keepalived's `real_weight`.
+fn real_weight(w: i64) -> u32 {
+    w.clamp(0, i32::MAX as i64) as u32
+}
+
+impl Lvs {
+    /// Start-up: the initial alive states, quorum and sorry server, and the first check of
+    /// every checker at `now + 1 s + random(0..=warmup)` (`seed` drives the randomness).
+    pub fn new(cfg: LvsConfig, now: Instant, seed: u64) -> Lvs {
+        let mut me = Lvs {
+            vs: Vec::new(),
+            ck: Vec::new(),
+            timers: BTreeSet::new(),
+            actions: VecDeque::new(),
+            rng: seed | 1,
+            dirty: BTreeSet::new(),
+            cfg,
+        };
+        for (vi, vs) in me.cfg.virtual_servers.iter().enumerate() {
+            let mut st = VsState {
+                quorum_up: false,
+                sorry_alive: false,
+                rs: Vec::new(),
+            };
+            for (ri, rs) in vs.reals.iter().enumerate() {
+                let mut failed = 0;
+                for c in &rs.checkers {
+                    if c.alpha {
+                        failed += 1;
+                    }
+                    me.ck.push(Ck {
+                        vs: vi,
+                        rs: ri,
+                        spec: c.clone(),
+                        is_up: !c.alpha,
+                        has_run: false,
+                        retry_it: c.retry,
+                        cur_weight: 0,
+                        last_exit: None,
+                        enabled: true,
+                        busy: false,
+                        due: None,
+                    });
+                }
+                st.rs.push(RsState {
+                    alive: failed == 0,
+                    failed,
+                    weight: rs.weight as i64,
+                });
+            }
+            me.vs.push(st);
+        }
+        for vi in 0..me.vs.len() {
+            let (q, h) = (
+                me.cfg.virtual_servers[vi].quorum as i64,
+                me.cfg.virtual_servers[vi].hysteresis as i64,
+            );
+            me.vs[vi].quorum_up = me.live_weight(vi) >= q + h;
+            me.update_quorum(vi, true);
+        }
+        for id in 0..me.ck.len() {
+            let w = me.ck[id].spec.warmup;
+            let jitter = if w.is_zero() {
+                Duration::ZERO
+            } else {
+                let r = me.next_rand() % (w.as_micros().min(u64::MAX as u128) as u64 + 1);
+                Duration::from_micros(r)
+            };
+            me.schedule(id, now + BOOTSTRAP_DELAY + jitter);
+        }
+        me
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        // xorshift64*: good enough to spread first checks.
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn config(&self) -> &LvsConfig {
+        &self.cfg
+    }
+
+    pub fn checkers(&self) -> usize {
+        self.ck.len()
+    }
+
+    pub fn spec(&self, id: CheckerId) -> &CheckSpec {
+        &self.ck[id].spec
+    }
+
+    /// `FMT_RS` of a checker's real server and `FMT_VS` of its virtual server.
+    pub fn labels(&self, id: CheckerId) -> (&str, &str) {
+        let c = &self.ck[id];
+        let vs = &self.cfg.virtual_servers[c.vs];
+        (&vs.reals[c.rs].label, &vs.label)
+    }
+
+    /// Is the real server `rs` of virtual server `vs` alive?
+    pub fn rs_alive(&self, vs: usize, rs: usize) -> bool {
+        self.vs[vs].rs[rs].alive
+    }
+
+    pub fn quorum_up(&self, vs: usize) -> bool {
+        self.vs[vs].quorum_up
+    }
+
+    fn schedule(&mut self, id: CheckerId, at: Instant) {
+        if let Some(old) = self.ck[id].due.take() {
+            self.timers.remove(&(old, id));
+        }
+        self.ck[id].due = Some(at);
+        self.timers.insert((at, id));
+    }
+
+    /// When the next checker is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.first().map(|(t, _)| *t)
+    }
+
+    /// Starts every checker that is due (one [`Action::Probe`] each). A disabled checker
+    /// (ha_suspend) is simply rescheduled after `delay_loop`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(t, id)) = self.timers.first() {
+            if t > now {
+                break;
+            }
+            self.timers.remove(&(t, id));
+            self.ck[id].due = None;
+            if !self.ck[id].enabled {
+                let d = self.ck[id].spec.delay_loop;
+                self.schedule(id, now + d);
+                continue;
+            }
+            self.ck[id].busy = true;
+            self.actions.push_back(Action::Probe(id));
+        }
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    fn log(&mut self, s: String) {
+        self.actions.push_back(Action::Log(s));
+    }
+
+    /// Enables or disables the checkers of a virtual server (`ha_suspend`: the VIP came or
+    /// went).
+    pub fn set_enabled(&mut self, vs: usize, enabled: bool) {
+        let mut ids = Vec::new();
+        for (id, c) in self.ck.iter_mut().enumerate() {
+            if c.vs == vs && c.enabled != enabled {
+                c.enabled = enabled;
+                ids.push(id);
+            }
+        }
+        for id in ids {
+            let (rs, vsl) = self.labels(id);
+            let line = format!(
+                "{}ctivating healthchecker for service {rs} for VS {vsl}",
+                if enabled { "A" } else { "Dea" }
+            );
+            self.log(line);
+        }
+    }
+
+    /// A probe finished.
+    pub fn handle_result(&mut self, now: Instant, id: CheckerId, outcome: Outcome) {
+        if id >= self.ck.len() {
+            return;
+        }
+        self.ck[id].busy = false;
+        let next = match (&self.ck[id].spec.probe, outcome) {
+            (Probe::Misc(_), Outcome::Misc(e)) => self.misc_epilog(id, e),
+            (Probe::Misc(_), _) => self.misc_epilog(id, MiscExit::Status(1)),
+            (_, Outcome::Misc(_)) => self.epilog(id, false),
+            (_, Outcome::Success(notes)) => {
+                if !self.ck[id].is_up {
+                    let (rs, _) = self.labels(id);
+                    let lines: Vec<String> = notes
+                        .iter()
+                        .map(|(what, path)| format!("{what} success to {rs} url({path})"))
+                        .collect();
+                    for l in lines {
+                        self.log(l);
+                    }
+                }
+                self.epilog(id, true)
+            }
+            (probe, Outcome::Failure(reason)) => {
+                let c = &self.ck[id];
+                let tcp = matches!(probe, Probe::Tcp);
+                let log_it = c.spec.log_all_failures && (c.is_up || (!tcp && !c.has_run));
+                if log_it {
+                    let (rs, _) = self.labels(id);
+                    let line = if tcp {
+                        format!("TCP connection to {rs} {reason}.")
+                    } else {
+                        format!("{reason} server {rs}.")
+                    };
+                    self.log(line);
+                }
+                self.epilog(id, false)
+            }
+        };
+        self.schedule(id, now + next);
+    }
+
+    /// TCP/HTTP/SSL: keepalived's `tcp_epilog` retry rule. Returns the delay to the next check.
+    fn epilog(&mut self, id: CheckerId, success: bool) -> Duration {
+        let c = &self.ck[id];
+        let (retry, dl, dbr) = (c.spec.retry, c.spec.delay_loop, c.spec.delay_before_retry);
+        let delay;
+        if success || c.retry_it >= retry {
+            delay = dl;
+            let (is_up, has_run) = (c.is_up, c.has_run);
+            self.ck[id].retry_it = 0;
+            let (rs, _) = self.labels(id);
+            let rs = rs.to_string();
+            let http = matches!(self.ck[id].spec.probe, Probe::Http(_));
+            if success && (!is_up || !has_run) {
+                let line = if http {
+                    format!("Remote Web server {rs} succeed on service.")
+                } else {
+                    format!("TCP connection to {rs} success.")
+                };
+                self.log(line);
+                self.update_checker_state(id, true);
+            } else if !success && (is_up || !has_run) {
+                let name = if http { "HTTP_CHECK" } else { "TCP_CHECK" };
+                let line = if retry > 0 && has_run {
+                    format!("{name} on service {rs} failed after {retry} retries.")
+                } else {
+                    format!("{name} on service {rs} failed.")
+                };
+                self.log(line);
+                self.update_checker_state(id, false);
+            }
+        } else {
+            delay = dbr;
+            self.ck[id].retry_it += 1;
+        }
+        self.ck[id].has_run = true;
+        delay
+    }
+
+    /// MISC_CHECK: keepalived's `misc_check_child_thread` (its messages, dynamic weights).
+    fn misc_epilog(&mut self, id: CheckerId, exit: MiscExit) -> Duration {
+        let (dynamic, path) = match &self.ck[id].spec.probe {
+            Probe::Misc(m) => (
+                m.dynamic,
+                m.script.args.first().cloned().unwrap_or_default(),
+            ),
+            _ => (false, String::new()),
+        };
+        let c = &self.ck[id];
+        let (is_up, has_run, retry, log_all) =
+            (c.is_up, c.has_run, c.spec.retry, c.spec.log_all_failures);
+        let mut kind: Option<&str> = None;
+        let mut success = false;
+        let mut reason: Option<(&str, i32)> = None;
+        let mut message_only = false;
+        let good = match exit {
+            MiscExit::Status(s) if s == 0 || (dynamic && (2..=255).contains(&s)) => Some(s),
+            _ => None,
+        };
+        if let Some(status) = good {
+            if self.ck[id].last_exit != Some(status) {
+                let (vi, ri) = (self.ck[id].vs, self.ck[id].rs);
+                let iweight = self.cfg.virtual_servers[vi].reals[ri].weight as i64;
+                let mut eff = self.vs[vi].rs[ri].weight - self.ck[id].cur_weight;
+                self.ck[id].cur_weight = if status != 0 {
+                    status as i64 - 2 - iweight
+                } else {
+                    0
+                };
+                eff += self.ck[id].cur_weight;
+                self.update_weight(vi, ri, eff);
+                self.ck[id].last_exit = Some(status);
+            }
+            if !is_up || !has_run {
+                kind = Some("succeeded");
+                success = true;
+            }
+            self.ck[id].retry_it = 0;
+        } else if is_up || !has_run {
+            match exit {
+                MiscExit::Status(s) => {
+                    kind = Some("failed");
+                    reason = Some(("exited with status", s));
+                }
+                MiscExit::Signal(n) => {
+                    kind = Some("failed");
+                    reason = Some(("due to signal", n));
+                }
+                MiscExit::TimedOut => kind = Some("timed out"),
+            }
+            if self.ck[id].retry_it < retry {
+                self.ck[id].retry_it += 1;
+                if log_all {
+                    message_only = true;
+                } else {
+                    kind = None;
+                }
+            } else {
+                self.ck[id].retry_it = 0;
+                if let MiscExit::Status(s) = exit {
+                    let (vi, ri) = (self.ck[id].vs, self.ck[id].rs);
+                    self.vs[vi].rs[ri].weight -= self.ck[id].cur_weight;
+                    self.ck[id].cur_weight = 0;
+                    self.ck[id].last_exit = Some(s);
+                }
+            }
+        }
+        if let Some(kind) = kind {
+            let retry_it = self.ck[id].retry_it;
+            let message = if success {
+                String::new()
+            } else if retry > 0 {
+                let word = if retry == 1 { "retry" } else { "retries" };
+                if retry_it == 1 {
+                    format!(", will do {retry} {word}")
+                } else if retry_it > 1 {
+                    format!(" on retry {}/{retry}", retry_it - 1)
+                } else {
+                    format!(" after {retry} {word}")
+                }
+            } else {
+                " with retry disabled".to_string()
+            };
+            let (rs, vs) = self.labels(id);
+            let line = match reason {
+                Some((r, code)) => format!(
+                    "Misc check for [{rs} VS {vs}] by [{path}] {kind}{message} ({r} {code})."
+                ),
+                None => format!("Misc check for [{rs} VS {vs}] by [{path}] {kind}{message}."),
+            };
+            self.log(line);
+            if !message_only {
+                self.update_checker_state(id, success);
+                if !success {
+                    self.ck[id].cur_weight = 0;
+                }
+            }
+        }
+        self.ck[id].has_run = true;
+        if self.ck[id].retry_it > 0 {
+            self.ck[id].spec.delay_before_retry
+        } else {
+            self.ck[id].spec.delay_loop
+        }
+    }
+
+    /// keepalived's `update_svr_checker_state`.
+    fn update_checker_state(&mut self, id: CheckerId, alive: bool) {
+        let (vi, ri) = (self.ck[id].vs, self.ck[id].rs);
+        if self.ck[id].is_up == alive {
+            if !self.ck[id].has_run {
+                if self.ck[id].spec.alpha || !alive {
+                    self.rs_notifies(vi, ri);
+                }
+                self.ck[id].has_run = true;
+            }
+            return;
+        }
+        self.ck[id].has_run = true;
+        let failed = self.vs[vi].rs[ri].failed;
+        if alive {
+            if failed <= 1 {
+                self.perform_svr_state(vi, ri, true);
+            }
+        } else if failed == 0 {
+            self.perform_svr_state(vi, ri, false);
+        }
+        self.ck[id].is_up = alive;
+        let rs = &mut self.vs[vi].rs[ri];
+        if !alive {
+            rs.failed += 1;
+        } else if rs.failed > 0 {
+            rs.failed -= 1;
+        }
+    }
+
+    fn rs_spec(&self, vi: usize, ri: usize) -> &RsSpec {
+        &self.cfg.virtual_servers[vi].reals[ri]
+    }
+
+    fn vs_spec(&self, vi: usize) -> &VsSpec {
+        &self.cfg.virtual_servers[vi]
+    }
+
+    fn rs_notifies(&mut self, vi: usize, ri: usize) {
+        let alive = self.vs[vi].rs[ri].alive;
+        let rs = self.rs_spec(vi, ri);
+        let script = if alive {
+            rs.notify_up.clone()
+        } else {
+            rs.notify_down.clone()
+        };
+        let line = format!(
+            "RS {} {} {}\n",
+            rs.label,
+            self.vs_spec(vi).label,
+            if alive { "UP" } else { "DOWN" }
+        );
+        if let Some(s) = script {
+            self.actions.push_back(Action::Run(s));
+        }
+        self.actions.push_back(Action::Fifo(line));
+    }
+
+    fn vs_notifies(&mut self, vi: usize) {
+        let up = self.vs[vi].quorum_up;
+        let vs = self.vs_spec(vi);
+        let script = if up {
+            vs.quorum_up.clone()
+        } else {
+            vs.quorum_down.clone()
+        };
+        let line = format!("VS {} {}\n", vs.label, if up { "UP" } else { "DOWN" });
+        if let Some(s) = script {
+            self.actions.push_back(Action::Run(s));
+        }
+        self.actions.push_back(Action::Fifo(line));
+    }
+
+    /// keepalived's `perform_svr_state`: the real server joins or leaves the pool.
+    fn perform_svr_state(&mut self, vi: usize, ri: usize, alive: bool) {
+        if self.vs[vi].rs[ri].alive == alive {
+            return;
+        }
+        let rs = self.rs_spec(vi, ri);
+        let line = format!(
+            "{}ing service {} {} VS {}",
+            match (alive, rs.inhibit) {
+                (true, true) => "Enabl",
+                (true, false) => "Add",
+                (false, true) => "Disabl",
+                (false, false) => "Remov",
+            },
+            rs.label,
+            if rs.inhibit {
+                "of"
+            } else if alive {
+                "to"
+            } else {
+                "from"
+            },
+            self.vs_spec(vi).label
+        );
+        self.log(line);
+        self.dirty.insert(vi);
+        self.vs[vi].rs[ri].alive = alive;
+        self.rs_notifies(vi, ri);
+        self.update_quorum(vi, false);
+    }
+
+    fn live_weight(&self, vi: usize) -> i64 {
+        self.vs[vi]
+            .rs
+            .iter()
+            .filter(|r| r.alive)
+            .map(|r| real_weight(r.weight) as i64)
+            .sum()
+    }
+
+    /// keepalived's `update_quorum_state`.
+    fn update_quorum(&mut self, vi: usize, init: bool) {
+        let sum = self.live_weight(vi);
+        let vs = self.vs_spec(vi);
+        let (q, h) = (vs.quorum as i64, vs.hysteresis as i64);
+        let has_sorry = vs.sorry.is_some();
+        let label = vs.label.clone();
+        let up = self.vs[vi].quorum_up;
+        let threshold = q + if up { -h } else { h };
+        if !up && sum >= threshold {
+            self.vs[vi].quorum_up = true;
+            self.log(format!(
+                "Gained quorum {q}+{h}={threshold} <= {sum} for VS {label}"
+            ));
+            if has_sorry && self.vs[vi].sorry_alive {
+                let s = self
+                    .vs_spec(vi)
+                    .sorry
+                    .as_ref()
+                    .map(|s| (s.inhibit, s.label.clone()));
+                if let Some((inhibit, sl)) = s {
+                    self.log(format!(
+                        "{} sorry server {sl} from VS {label}",
+                        if inhibit { "Disabling" } else { "Removing" }
+                    ));
+                }
+                self.vs[vi].sorry_alive = false;
+                self.dirty.insert(vi);
+                self.log(format!("Adding alive servers to the pool for VS {label}"));
+            }
+            self.vs_notifies(vi);
+        } else if (up && (sum == 0 || sum < threshold))
+            || (init && !up && has_sorry && !self.vs[vi].sorry_alive)
+        {
+            self.vs[vi].quorum_up = false;
+            self.log(format!(
+                "{} {q}-{h}={threshold} > {sum} for VS {label}",
+                if init {
+                    "Starting with quorum down"
+                } else {
+                    "Lost quorum"
+                }
+            ));
+            if has_sorry && !self.vs[vi].sorry_alive {
+                let s = self
+                    .vs_spec(vi)
+                    .sorry
+                    .as_ref()
+                    .map(|s| (s.inhibit, s.label.clone()));
+                if let Some((inhibit, sl)) = s {
+                    self.log(format!(
+                        "{} sorry server {sl} to VS {label}",
+                        if inhibit { "Enabling" } else { "Adding" }
+                    ));
+                }
+                self.log(format!(
+                    "Removing alive servers from the pool for VS {label}"
+                ));
+                self.vs[vi].sorry_alive = true;
+                self.dirty.insert(vi);
+            }
+            self.vs_notifies(vi);
+        }
+    }
+
+    /// keepalived's `update_svr_wgt` (MISC_CHECK dynamic weights).
+    fn update_weight(&mut self, vi: usize, ri: usize, weight: i64) {
+        let old = real_weight(self.vs[vi].rs[ri].weight);
+        let new = real_weight(weight);
+        self.vs[vi].rs[ri].weight = weight;
+        if old != new {
+            self.dirty.insert(vi);
+            let alive = self.vs[vi].rs[ri].alive;
+            let line = format!(
+                "Changing weight from {old} to {new} for {}active service {} of VS {}",
+                if alive { "" } else { "in" },
+                self.rs_spec(vi, ri).label,
+                self.vs_spec(vi).label
+            );
+            self.log(line);
+            self.update_quorum(vi, false);
+        }
+    }
+
+    /// The virtual servers whose part of [`Lvs::table`] may have changed since the last call.
+    pub fn take_dirty(&mut self) -> BTreeSet<usize> {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// The IPVS table this state wants.
+    pub fn table(&self) -> Table {
+        let mut t = Table::new();
+        for vi in 0..self.vs.len() {
+            self.vs_table(vi, &mut t);
+        }
+        t
+    }
+
+    /// Adds virtual server `vi`'s services and dests to `t`.
+    pub fn vs_table(&self, vi: usize, t: &mut Table) {
+        {
+            let vs = &self.cfg.virtual_servers[vi];
+            let st = &self.vs[vi];
+            let sorry_active = vs.sorry.is_some() && st.sorry_alive;
+            for key in &vs.keys {
+                t.insert_service(vs.service_for(*key));
+                for (ri, rs) in vs.reals.iter().enumerate() {
+                    let r = &st.rs[ri];
+                    let w = if r.alive && !sorry_active {
+                        Some(real_weight(r.weight))
+                    } else if rs.inhibit {
+                        Some(0)
+                    } else {
+                        None
+                    };
+                    if let Some(w) = w {
+                        t.insert_dest(key, rs.dest(key, w));
+                    }
+                }
+                if let Some(s) = &vs.sorry {
+                    if sorry_active {
+                        t.insert_dest(key, s.dest(key, s.weight));
+                    } else if s.inhibit
+                        && !vs
+                            .reals
+                            .iter()
+                            .any(|r| r.dest(key, 0).key() == s.dest(key, 0).key())
+                    {
+                        t.insert_dest(key, s.dest(key, 0));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Shutting down: keepalived's `clear_services` log lines and, with `omega`, the
+    /// notify_down / quorum_down scripts and FIFO lines.
+    pub fn shutdown(&mut self) {
+        for vi in 0..self.vs.len() {
+            let sorry_active = self.vs_spec(vi).sorry.is_some() && self.vs[vi].sorry_alive;
+            for ri in 0..self.vs[vi].rs.len() {
+                let rs = self.rs_spec(vi, ri);
+                let set = (self.vs[vi].rs[ri].alive && !sorry_active) || rs.inhibit;
+                if set {
+                    let line = format!(
+                        "Shutting down service {}{} from VS {}",
+                        if rs.inhibit && !self.vs[vi].rs[ri].alive {
+                            "(inhibited) "
+                        } else {
+                            ""
+                        },
+                        rs.label,
+                        self.vs_spec(vi).label
+                    );
+                    self.log(line);
+                }
+                if self.vs[vi].rs[ri].alive {
+                    self.vs[vi].rs[ri].alive = false;
+                    if self.vs_spec(vi).omega {
+                        self.rs_notifies(vi, ri);
+                    }
+                }
+            }
+            if self.vs_spec(vi).omega {
+                self.vs[vi].quorum_up = false;
+                self.vs_notifies(vi);
+            }
+        }
+    }
+
+    /// Is checker `id` a probe of this kind (for the driver's dispatch)?
+    pub fn kind(&self, id: CheckerId) -> CheckerKind {
+        self.ck[id].spec.kind
+    }
+}

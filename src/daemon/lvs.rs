@@ -1,0 +1,362 @@
+//! The healthchecker driver (keepalived's `Keepalived_healthcheckers` process): programs IPVS
+//! from the configuration, runs every checker as its own tokio task (each bounded by its own
+//! timeouts, so one slow real server delays no other check), feeds the outcomes to the pure
+//! core ([`crate::check::core::Lvs`]) and carries out what it decides: IPVS changes (through
+//! `ipvs::plan` against a shadow of what we programmed), log lines, notify scripts, FIFO lines.
+//!
+//! Services that we did not create are never touched; ours are removed at stop unless
+//! `--dont-release-ipvs`.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Write;
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::check::core::{Action, CheckerId, Lvs, Outcome};
+use crate::check::probe::{self, TlsConfigs};
+use crate::ipvs::desired::{self, LvsConfig};
+use crate::ipvs::plan::{plan, Op, Table};
+use crate::ipvs::{Client, ServiceKey, Timeouts};
+use crate::model::{Config, Script};
+use crate::sys::clock;
+
+/// Runs the healthchecker until `stop` turns true. Blocking: owns its own multi-thread tokio
+/// runtime. Errors only when IPVS cannot be used at all.
+pub fn run(
+    cfg: Arc<Config>,
+    settings: &crate::cli::Settings,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let opts = Options {
+        release_on_stop: !settings.dont_release_ipvs,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("ka-check")
+        .enable_all()
+        .build()?;
+    rt.block_on(drive(cfg, opts, stop))
+}
+
+/// What the driver needs from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Remove our services at stop (keepalived without `-I`).
+    pub release_on_stop: bool,
+}
+
+/// keepalived-style warnings about what this configuration uses that we do not do (yet), and
+/// the corrections keepalived makes. Logged at start-up.
+pub fn startup_warnings(cfg: &Config, lvs: &LvsConfig) -> Vec<String> {
+    let mut w = lvs.warnings.clone();
+    if cfg
+        .global
+        .parsed
+        .contains_key("global_defs/lvs_sync_daemon")
+    {
+        w.push(
+            "lvs_sync_daemon is not supported by keepalived-rs yet - no IPVS sync daemon started"
+                .into(),
+        );
+    }
+    for vs in &cfg.virtual_servers {
+        if vs.lb_kind == Some(crate::model::LbKind::Tun) {
+            // The model keeps only the method name: tunnel options on the virtual server line
+            // are not available here.
+            if vs.real_servers.iter().all(|r| {
+                !r.parsed
+                    .contains_key("virtual_server/real_server/lvs_method")
+            }) {
+                w.push(format!(
+                    "virtual server {}: lvs_method TUN tunnel options (type/port/csum) on the virtual server are not read yet - using ipip",
+                    match &vs.addr {
+                        crate::model::VsAddr::Ip { addr, port } => format!("{addr} {}", port.unwrap_or(0)),
+                        crate::model::VsAddr::Fwmark(m) => format!("fwmark {m}"),
+                        crate::model::VsAddr::Group(g) => format!("group {g}"),
+                    }
+                ));
+            }
+        }
+        if vs.ha_suspend {
+            w.push(
+                "ha_suspend: checkers follow the virtual address being local, polled every second"
+                    .into(),
+            );
+        }
+    }
+    w
+}
+
+/// `lvs_timeouts tcp N tcpfin N udp N`.
+fn lvs_timeouts(cfg: &Config) -> Option<Timeouts> {
+    let args = cfg.global.parsed.get("global_defs/lvs_timeouts")?.last()?;
+    let mut t = Timeouts::default();
+    let mut it = args.iter();
+    while let Some(k) = it.next() {
+        let v: u32 = it.next()?.parse().ok()?;
+        match k.as_str() {
+            "tcp" => t.tcp = v,
+            "tcpfin" => t.tcp_fin = v,
+            "udp" => t.udp = v,
+            _ => return None,
+        }
+    }
+    Some(t)
+}
+
+/// The FIFOs LVS lines go to (`notify_fifo`, `lvs_notify_fifo`).
+struct Fifos(Vec<File>);
+
+impl Fifos {
+    fn open(cfg: &Config) -> Fifos {
+        let mut v = Vec::new();
+        for s in [&cfg.global.notify_fifo, &cfg.global.lvs_notify_fifo]
+            .into_iter()
+            .flatten()
+        {
+            let Some(path) = s.args.first() else { continue };
+            if !std::path::Path::new(path).exists() {
+                if let Err(e) = nix::unistd::mkfifo(
+                    path.as_str(),
+                    nix::sys::stat::Mode::from_bits_truncate(0o600),
+                ) {
+                    tracing::warn!("Unable to create notify FIFO {path}: {e}");
+                    continue;
+                }
+            }
+            // read-write so that opening never fails for want of a reader; non-blocking so a
+            // full FIFO never stalls the checker (keepalived ignores EAGAIN too)
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(path)
+            {
+                Ok(f) => v.push(f),
+                Err(e) => tracing::warn!("Unable to open notify FIFO {path}: {e}"),
+            }
+        }
+        Fifos(v)
+    }
+
+    fn write(&mut self, line: &str) {
+        // keepalived writes the terminating NUL of its buffer too
+        let mut b = line.as_bytes().to_vec();
+        b.push(0);
+        for f in &mut self.0 {
+            let _ = f.write(&b);
+        }
+    }
+}
+
+/// Runs a notify script with exactly its arguments; fire and forget.
+fn run_script(s: &Script) {
+    let Some(prog) = s.args.first() else { return };
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(&s.args[1..]).stdin(std::process::Stdio::null());
+    if let Some(user) = &s.user {
+        if let Ok(Some(u)) = nix::unistd::User::from_name(user) {
+            let gid = s
+                .group
+                .as_deref()
+                .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
+                .map(|g| g.gid)
+                .unwrap_or(u.gid);
+            cmd.uid(u.uid.as_raw()).gid(gid.as_raw());
+        }
+    }
+    match cmd.spawn() {
+        Ok(mut child) => {
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+        }
+        Err(e) => tracing::warn!("Unable to run notify script {prog}: {e}"),
+    }
+}
+
+/// Applies ops, logging (never panicking on) kernel errors. Returns how many failed.
+fn apply(client: &mut Client, ops: &[Op]) -> usize {
+    let mut failed = 0;
+    for op in ops {
+        if let Err(e) = client.apply(op) {
+            failed += 1;
+            tracing::error!("IPVS: {e}");
+        }
+    }
+    failed
+}
+
+/// Is `addr` configured on this machine? (binding to it succeeds only then)
+fn is_local(addr: IpAddr) -> bool {
+    std::net::UdpSocket::bind((addr, 0)).is_ok()
+}
+
+/// The driver loop (also used directly by tests, with a stop channel).
+pub async fn drive(
+    cfg: Arc<Config>,
+    opts: Options,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let lvs_cfg = desired::build(&cfg);
+    for w in startup_warnings(&cfg, &lvs_cfg) {
+        tracing::warn!("{w}");
+    }
+    let mut client = tokio::task::block_in_place(Client::connect)?;
+    if cfg.global.lvs_flush {
+        if let Err(e) = client.flush() {
+            tracing::error!("IPVS: {e}");
+        }
+    }
+    if let Some(t) = lvs_timeouts(&cfg) {
+        if let Err(e) = client.set_timeouts(t) {
+            tracing::error!("IPVS: {e}");
+        }
+    }
+    let tls = TlsConfigs::new()?;
+    let seed = clock::wall_now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        ^ std::process::id() as u64;
+    let mut core = Lvs::new(lvs_cfg, clock::now(), seed);
+
+    // Program the start-up table: create or correct our services, leave others alone.
+    let desired = core.table();
+    let owned: BTreeSet<ServiceKey> = desired.services.keys().copied().collect();
+    let actual = tokio::task::block_in_place(|| client.table())?;
+    let ops = plan(&desired, &actual, &owned);
+    let failed = tokio::task::block_in_place(|| apply(&mut client, &ops));
+    let mut shadow = if failed == 0 {
+        desired
+    } else {
+        tokio::task::block_in_place(|| client.table()).unwrap_or(desired)
+    };
+    core.take_dirty();
+
+    // ha_suspend: which virtual servers follow their VIP
+    let suspendable: Vec<(usize, Vec<IpAddr>)> = core
+        .config()
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.ha_suspend)
+        .map(|(i, v)| {
+            let addrs = v
+                .keys
+                .iter()
+                .filter_map(|k| match k {
+                    ServiceKey::Addr { addr, .. } => Some(*addr),
+                    _ => None,
+                })
+                .collect();
+            (i, addrs)
+        })
+        .collect();
+    let mut suspended = vec![false; core.config().virtual_servers.len()];
+    let check_suspend = |core: &mut Lvs, suspended: &mut Vec<bool>| {
+        for (vi, addrs) in &suspendable {
+            let present = addrs.iter().any(|a| is_local(*a));
+            if suspended[*vi] == present {
+                suspended[*vi] = !present;
+                core.set_enabled(*vi, present);
+            }
+        }
+    };
+    check_suspend(&mut core, &mut suspended);
+
+    let mut fifos = Fifos::open(&cfg);
+    let (tx, mut rx) = mpsc::unbounded_channel::<(CheckerId, Outcome)>();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    loop {
+        while let Some(a) = core.poll_action() {
+            match a {
+                Action::Probe(id) => {
+                    let spec = core.spec(id).clone();
+                    let tls = tls.clone();
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        let outcome = probe::run(&spec, &tls).await;
+                        let _ = tx.send((id, outcome));
+                    });
+                }
+                Action::Log(l) => tracing::info!("{l}"),
+                Action::Run(s) => run_script(&s),
+                Action::Fifo(l) => fifos.write(&l),
+            }
+        }
+        let dirty = core.take_dirty();
+        if !dirty.is_empty() {
+            let mut want = Table::new();
+            for vi in &dirty {
+                core.vs_table(*vi, &mut want);
+            }
+            let keys: BTreeSet<ServiceKey> = want.services.keys().copied().collect();
+            let mut have = Table::new();
+            for k in &keys {
+                if let Some(vs) = shadow.services.get(k) {
+                    have.services.insert(*k, vs.clone());
+                }
+            }
+            let ops = plan(&want, &have, &keys);
+            let failed = tokio::task::block_in_place(|| apply(&mut client, &ops));
+            if failed == 0 {
+                for (k, v) in want.services {
+                    shadow.services.insert(k, v);
+                }
+            } else if let Ok(t) = tokio::task::block_in_place(|| client.table()) {
+                shadow = t;
+            }
+        }
+
+        let deadline = core.poll_timeout();
+        tokio::select! {
+            r = stop.changed() => {
+                if r.is_err() || *stop.borrow() {
+                    break;
+                }
+            }
+            Some((id, outcome)) = rx.recv() => {
+                core.handle_result(clock::now(), id, outcome);
+            }
+            _ = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                core.handle_timeout(clock::now());
+            }
+            _ = tick.tick(), if !suspendable.is_empty() => {
+                check_suspend(&mut core, &mut suspended);
+            }
+        }
+    }
+
+    // Stop: keepalived's shutdown lines and omega notifies, then release our services.
+    core.shutdown();
+    while let Some(a) = core.poll_action() {
+        match a {
+            Action::Log(l) => tracing::info!("{l}"),
+            Action::Run(s) => run_script(&s),
+            Action::Fifo(l) => fifos.write(&l),
+            Action::Probe(_) => {}
+        }
+    }
+    if opts.release_on_stop {
+        let ops: Vec<Op> = owned
+            .iter()
+            .filter(|k| shadow.services.contains_key(k))
+            .map(|k| Op::DelService(*k))
+            .collect();
+        tokio::task::block_in_place(|| apply(&mut client, &ops));
+    }
+    Ok(())
+}

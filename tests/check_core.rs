@@ -472,7 +472,7 @@ virtual_server 10.0.0.6 80 {
     real_server 10.1.0.1 80 {
         weight 1
         MISC_CHECK {
-            misc_path "/usr/local/bin/chk arg"
+            misc_path "/bin/true arg"
             misc_dynamic
             retry 1
         }
@@ -486,7 +486,13 @@ virtual_server 10.0.0.6 80 {
     // exit 12 -> weight 10
     let logs = step(&mut l, now, &|_| Outcome::Misc(MiscExit::Status(12)));
     assert!(logs.contains(&"Changing weight from 1 to 10 for active service [10.1.0.1]:tcp:80 of VS [10.0.0.6]:tcp:80".to_string()), "{logs:?}");
-    assert!(logs.contains(&"Misc check for [[10.1.0.1]:tcp:80 VS [10.0.0.6]:tcp:80] by [/usr/local/bin/chk] succeeded.".to_string()), "{logs:?}");
+    assert!(
+        logs.contains(
+            &"Misc check for [[10.1.0.1]:tcp:80 VS [10.0.0.6]:tcp:80] by [/bin/true] succeeded."
+                .to_string()
+        ),
+        "{logs:?}"
+    );
     assert_eq!(
         l.table().services[&key]
             .dests
@@ -503,7 +509,7 @@ virtual_server 10.0.0.6 80 {
     let logs = step(&mut l, now + Duration::from_secs(1), &|_| {
         Outcome::Misc(MiscExit::Status(1))
     });
-    assert!(logs.contains(&"Misc check for [[10.1.0.1]:tcp:80 VS [10.0.0.6]:tcp:80] by [/usr/local/bin/chk] failed after 1 retry (exited with status 1).".to_string()), "{logs:?}");
+    assert!(logs.contains(&"Misc check for [[10.1.0.1]:tcp:80 VS [10.0.0.6]:tcp:80] by [/bin/true] failed after 1 retry (exited with status 1).".to_string()), "{logs:?}");
     assert!(l.table().services[&key].dests.is_empty());
 }
 

@@ -15,22 +15,30 @@ use super::spec::{CheckSpec, HttpProtocol, HttpSpec, Probe, UrlSpec};
 
 /// keepalived's genhash usage text.
 pub fn usage(prog: &str) -> String {
+    let lines = [
+        "Commands:",
+        "   -s server-address -p port -u url",
+        "   -S -s server-address -p port -u url",
+        "   -h",
+        "",
+        "Options:",
+        "Either long or short options are allowed.",
+        "   --use-ssl         -S       Use SSL connection to remote server.",
+        "   --use-sni         -I       Use SNI during SSL handshake (uses virtualhost setting; see -V).",
+        "   --server          -s       Use the specified remote server address.",
+        "   --port            -p       Use the specified remote server port.",
+        "   --url             -u       Use the specified remote server url.",
+        "   --use-virtualhost -V       Use the specified virtualhost in GET query.",
+        "   --verbose         -v       Use verbose mode output.",
+        "   --help            -h       Display this short inlined help screen.",
+        "   --fwmark          -m       Use the specified FW mark.",
+        "   --protocol        -P       Use the specified HTTP protocol - '1.0', 1.0c', '1.1'.",
+        "                                1.0c means 1.0 with 'Connection: close'",
+        "   --timeout         -t       Timeout in seconds",
+    ];
     format!(
-        "Usage: {prog} --genhash COMMAND [OPTIONS]\n\
-Commands:\n   -s server-address -p port -u url\n   -S -s server-address -p port -u url\n   -h\n\n\
-Options:\nEither long or short options are allowed.\n\
-   --use-ssl         -S       Use SSL connection to remote server.\n\
-   --use-sni         -I       Use SNI during SSL handshake (uses virtualhost setting; see -V).\n\
-   --server          -s       Use the specified remote server address.\n\
-   --port            -p       Use the specified remote server port.\n\
-   --url             -u       Use the specified remote server url.\n\
-   --use-virtualhost -V       Use the specified virtualhost in GET query.\n\
-   --verbose         -v       Use verbose mode output.\n\
-   --help            -h       Display this short inlined help screen.\n\
-   --fwmark          -m       Use the specified FW mark.\n\
-   --protocol        -P       Use the specified HTTP protocol - '1.0', 1.0c', '1.1'.\n\
-                                1.0c means 1.0 with 'Connection: close'\n\
-   --timeout         -t       Timeout in seconds\n"
+        "Usage: {prog} --genhash COMMAND [OPTIONS]\n{}\n",
+        lines.join("\n")
     )
 }
 
@@ -125,7 +133,8 @@ pub fn parse(args: &[OsString]) -> Result<Option<Options>, String> {
             o.url = u;
             Ok(Some(o))
         }
-        _ => Err("server, port and url are required".into()),
+        // keepalived prints only its usage when one is missing.
+        _ => Ok(None),
     }
 }
 
@@ -180,8 +189,9 @@ pub fn main(prog: &str, args: &[OsString]) -> u8 {
     let o = match parse(args) {
         Ok(Some(o)) => o,
         Ok(None) => {
+            // `-h`, or server/port/url missing: keepalived prints its usage and exits 1.
             eprint!("{}", usage(prog));
-            return 0;
+            return 1;
         }
         Err(e) => {
             eprintln!("{e}");

@@ -273,6 +273,14 @@ pub fn build(
                     "MISC_CHECK of real server {rs_label} of VS {vs_label} has no misc_path - checker ignored"
                 ));
             };
+            if !script.runnable() {
+                // keepalived never runs a misc script its security checks rejected (the
+                // config pass already reported why).
+                return Err(format!(
+                    "MISC_CHECK of real server {rs_label} of VS {vs_label}: script {} is disabled - checker ignored",
+                    script.args.first().map(String::as_str).unwrap_or("")
+                ));
+            }
             Probe::Misc(MiscSpec {
                 script,
                 timeout: ck.misc_timeout.unwrap_or(delay_loop),

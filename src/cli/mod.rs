@@ -293,7 +293,7 @@ pub enum Parsed {
 pub fn parse(argv: &[OsString]) -> Parsed {
     let argv0 = argv.first().cloned().unwrap_or_else(|| "keepalived".into());
     if Path::new(&argv0).file_name() == Some(OsStr::new("genhash")) {
-        return Parsed::Exit(genhash());
+        return Parsed::Exit(genhash(&argv0, argv.get(1..).unwrap_or_default()));
     }
     let specs = option_table();
     let events = getopt::scan(&specs, argv.get(1..).unwrap_or_default());
@@ -334,11 +334,19 @@ pub fn parse(argv: &[OsString]) -> Parsed {
             }
             ("genhash", _) => {
                 if !first_option {
+                    // keepalived names a long option without its dashes here.
+                    let name = spelled.strip_prefix("--").unwrap_or(&spelled);
                     eprintln!(
-                        "Warning -- `{spelled}` not used as first option, previous options ignored"
+                        "Warning -- `{name}` not used as first option, previous options ignored"
                     );
                 }
-                return Parsed::Exit(genhash());
+                // Everything after the `-T`/`--genhash` word belongs to genhash.
+                let at = argv
+                    .iter()
+                    .skip(1)
+                    .position(|a| a.to_string_lossy() == spelled)
+                    .map_or(argv.len(), |i| i + 2);
+                return Parsed::Exit(genhash(&argv0, argv.get(at..).unwrap_or_default()));
             }
             ("signum", Some(name)) => {
                 return Parsed::Exit(match signum(name) {
@@ -518,10 +526,10 @@ pub fn help_text(argv0: &str) -> String {
         .to_string()
 }
 
-/// genhash (`-T`, or run as `genhash`) belongs to the LVS work and is not there yet.
-fn genhash() -> u8 {
-    eprintln!("keepalived-rs: genhash is not available yet in this build");
-    1
+/// genhash mode (`-T`, or run as `genhash`): the MD5 digest of a URL's body.
+fn genhash(argv0: &OsStr, args: &[OsString]) -> u8 {
+    // keepalived names itself by argv[0] as given (full path included).
+    crate::check::genhash::main(&argv0.to_string_lossy(), args)
 }
 
 /// Runs the program with the given arguments (argv\[0\] first) and returns the exit status.

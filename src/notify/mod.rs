@@ -69,6 +69,12 @@ pub struct NotifyScripts {
     pub master_rx_lower_pri: Option<Command>,
     /// Generic `notify`.
     pub generic: Option<Command>,
+    /// `notify_deleted` was given (instances only): removal by a reload is reported as
+    /// DELETED, with its optional script; otherwise keepalived reports it as FAULT through the
+    /// generic script and the FIFOs only.
+    pub notify_deleted: bool,
+    /// The script of `notify_deleted SCRIPT`.
+    pub deleted: Option<Command>,
 }
 
 /// One script run a lane performs.
@@ -124,8 +130,33 @@ impl NotifyScripts {
             }
             NotifyEvent::MasterRxLowerPri => plain(&self.master_rx_lower_pri, &mut out, None),
             NotifyEvent::MasterPriority | NotifyEvent::BackupPriority => {}
+            NotifyEvent::Deleted => {
+                if self.notify_deleted {
+                    plain(&self.deleted, &mut out, None);
+                }
+                if let Some(g) = &self.generic {
+                    out.push(ScriptJob {
+                        command: g.with_args([
+                            "INSTANCE".to_string(),
+                            n.name.clone(),
+                            self.deleted_word().to_string(),
+                            n.priority.to_string(),
+                        ]),
+                        kill_after: None,
+                    });
+                }
+            }
         }
         out
+    }
+
+    /// The word a deletion is reported with.
+    pub fn deleted_word(&self) -> &'static str {
+        if self.notify_deleted {
+            "DELETED"
+        } else {
+            "FAULT"
+        }
     }
 }
 
@@ -156,6 +187,11 @@ pub fn scripts_from_model(
                 parsed_script(&i.parsed, "vrrp_instance/notify_master_rx_lower_pri").as_ref(),
             ),
             generic: w("notify", i.notify.as_ref()),
+            notify_deleted: i.parsed.contains_key("vrrp_instance/notify_deleted"),
+            deleted: w(
+                "notify_deleted",
+                parsed_script(&i.parsed, "vrrp_instance/notify_deleted").as_ref(),
+            ),
         };
         map.insert((NotifyKind::Instance, i.name.clone()), s);
     }
@@ -168,6 +204,8 @@ pub fn scripts_from_model(
             stop: w("notify_stop", sg.notify_stop.as_ref()),
             master_rx_lower_pri: None,
             generic: w("notify", sg.notify.as_ref()),
+            notify_deleted: false,
+            deleted: None,
         };
         map.insert((NotifyKind::Group, sg.name.clone()), s);
     }
@@ -286,7 +324,15 @@ impl Notifier {
             }
         }
         if !self.fifos.is_empty() {
-            let line = fifo::vrrp_line(n);
+            let line = match (n.event, self.scripts.get(&key)) {
+                (NotifyEvent::Deleted, s) if !s.is_some_and(|s| s.notify_deleted) => {
+                    fifo::vrrp_line(&Notify {
+                        event: NotifyEvent::State(State::Fault),
+                        ..n.clone()
+                    })
+                }
+                _ => fifo::vrrp_line(n),
+            };
             for f in &self.fifos {
                 if f.write_line(line.as_bytes()).is_err() {
                     self.fifo_lost.fetch_add(1, Ordering::Relaxed);
@@ -439,4 +485,49 @@ async fn run_job(j: &ScriptJob, order_wait: Duration) {
 fn _assert_send_sync() {
     fn f<T: Send + Sync>() {}
     f::<Notifier>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(argv: &[&str]) -> Command {
+        Command::new(
+            argv.iter().map(|s| s.to_string()).collect(),
+            exec::Credentials::current(),
+        )
+    }
+
+    fn deleted(name: &str) -> Notify {
+        Notify {
+            kind: NotifyKind::Instance,
+            name: name.into(),
+            event: NotifyEvent::Deleted,
+            priority: 150,
+        }
+    }
+
+    #[test]
+    fn a_deletion_is_fault_to_the_generic_script_unless_notify_deleted() {
+        let mut s = NotifyScripts {
+            fault: Some(c(&["/f"])),
+            generic: Some(c(&["/g"])),
+            ..Default::default()
+        };
+        // keepalived: no notify_fault script, generic gets FAULT.
+        let jobs = s.jobs_for(&deleted("VI_1"));
+        let argv: Vec<Vec<String>> = jobs.iter().map(|j| j.command.argv.clone()).collect();
+        assert_eq!(argv, vec![vec!["/g", "INSTANCE", "VI_1", "FAULT", "150"]]);
+        s.notify_deleted = true;
+        s.deleted = Some(c(&["/d", "x"]));
+        let jobs = s.jobs_for(&deleted("VI_1"));
+        let argv: Vec<Vec<String>> = jobs.iter().map(|j| j.command.argv.clone()).collect();
+        assert_eq!(
+            argv,
+            vec![
+                vec!["/d", "x"],
+                vec!["/g", "INSTANCE", "VI_1", "DELETED", "150"]
+            ]
+        );
+    }
 }

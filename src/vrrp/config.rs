@@ -167,6 +167,8 @@ pub struct InstanceConfig {
     pub accept: bool,
     /// `notify_priority_changes`; default off.
     pub notify_priority_changes: bool,
+    /// `notify_deleted`: report removal by a reload as DELETED rather than FAULT.
+    pub notify_deleted: bool,
 }
 
 impl InstanceConfig {
@@ -206,7 +208,21 @@ impl InstanceConfig {
             strict_mode: false,
             accept: true,
             notify_priority_changes: false,
+            notify_deleted: false,
         }
+    }
+
+    /// keepalived's identity of an instance across a reload (`vrrp_exist`): VRID, family,
+    /// interface, unicast or not, and for unicast the source address. The name does not count.
+    pub fn reload_key(&self) -> (u8, Family, Option<String>, bool, Option<IpAddr>) {
+        let unicast = !self.unicast_peers.is_empty();
+        (
+            self.vrid,
+            self.family,
+            self.interface.clone(),
+            unicast,
+            if unicast { self.source_addr } else { None },
+        )
     }
 
     /// Address owner: priority 255.

@@ -33,6 +33,15 @@ pub struct Output {
     pub action: Action,
 }
 
+/// An instance a reload removed: the config it ran with and its last actions (priority-0
+/// advert and address removal if it was MASTER, then its DELETED notification), for the
+/// driver to execute before it forgets the instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    pub config: InstanceConfig,
+    pub actions: Vec<Action>,
+}
+
 /// A sync group's runtime state.
 #[derive(Debug, Clone)]
 pub struct SyncGroup {
@@ -188,6 +197,83 @@ impl Vrrp {
             self.groups[g].state = State::Stop;
             self.group_notify(g);
         }
+    }
+
+    /// Apply a new configuration without a flap (keepalived's SIGHUP reload). Instances are
+    /// matched by keepalived's identity (VRID, family, interface, unicast source; not the
+    /// name): a matched MASTER stays MASTER and a BACKUP stays BACKUP, keeping counters and
+    /// only touching addresses that changed; unmatched old instances are released and
+    /// reported as [`Removed`]; new instances start as at daemon start. A sync group whose
+    /// members are all MASTER is MASTER; a group notifies only if it is new or its state
+    /// changed. Instance ids are those of the new `instances` order. Returns the removed
+    /// instances and keepalived's warnings about the new groups.
+    pub fn reload(
+        &mut self,
+        now: Instant,
+        instances: Vec<InstanceConfig>,
+        groups: Vec<SyncGroupConfig>,
+    ) -> (Vec<Removed>, Vec<String>) {
+        let mut old = std::mem::take(&mut self.routers);
+        let old_groups = std::mem::take(&mut self.groups);
+        let mut used = vec![false; old.len()];
+        let mut matched = Vec::with_capacity(instances.len());
+        for c in &instances {
+            let key = c.reload_key();
+            let j = (0..old.len()).find(|&j| !used[j] && old[j].config().reload_key() == key);
+            if let Some(j) = j {
+                used[j] = true;
+            }
+            matched.push(j);
+        }
+        let mut removed = Vec::new();
+        for (j, r) in old.iter_mut().enumerate() {
+            if !used[j] {
+                r.remove_for_reload();
+                removed.push(Removed {
+                    config: r.config().clone(),
+                    actions: r.take_actions(),
+                });
+            }
+        }
+        let (next, warnings) = Vrrp::new(instances, groups);
+        self.routers = next.routers;
+        self.groups = next.groups;
+        self.member_of = next.member_of;
+        for (i, m) in matched.iter().enumerate() {
+            if let Some(j) = *m {
+                let cfg = self.routers[i].config().clone();
+                self.routers[i] = Router::reloaded(cfg, &old[j], now);
+            }
+        }
+        for g in 0..self.groups.len() {
+            let members = self.groups[g].members.clone();
+            let state = if members
+                .iter()
+                .all(|&m| self.routers[m].state() == State::Master)
+            {
+                State::Master
+            } else if members.iter().any(|&m| self.routers[m].has_faults()) {
+                State::Fault
+            } else {
+                State::Backup
+            };
+            self.groups[g].state = state;
+            let before = old_groups
+                .iter()
+                .find(|o| o.name == self.groups[g].name)
+                .map(|o| o.state);
+            if before != Some(state) {
+                self.group_notify(g);
+            }
+        }
+        for i in 0..self.routers.len() {
+            self.refresh_view(i);
+            if self.routers[i].state() == State::Init {
+                self.routers[i].handle(now, Event::Start);
+            }
+            self.drain(i);
+        }
+        (removed, warnings)
     }
 
     /// Feed one event to one instance, then apply its sync group's rules.

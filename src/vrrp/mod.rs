@@ -12,7 +12,7 @@ pub use config::{
     Family, InitialState, InstanceConfig, SyncGroupConfig, UnicastPeer, VirtualAddress,
     VirtualRoute, VirtualRule,
 };
-pub use group::{GroupId, InstanceId, Output, Source, SyncGroup, Vrrp};
+pub use group::{GroupId, InstanceId, Output, Removed, Source, SyncGroup, Vrrp};
 pub use router::{
     Action, Destination, Event, FaultCause, LogLine, Notify, NotifyEvent, NotifyKind, Reason,
     Router, State, Stats,

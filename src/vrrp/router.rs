@@ -168,6 +168,10 @@ pub enum NotifyEvent {
     MasterPriority,
     /// Effective priority changed while not MASTER (FIFO `BACKUP_PRIORITY`).
     BackupPriority,
+    /// The instance was removed by a reload. keepalived reports it as `DELETED` (and runs the
+    /// `notify_deleted` script) when the instance has `notify_deleted`, otherwise as `FAULT`
+    /// through the generic `notify` and the FIFOs only; the notifier knows which.
+    Deleted,
 }
 
 impl NotifyEvent {
@@ -176,6 +180,7 @@ impl NotifyEvent {
         match self {
             NotifyEvent::State(s) => s.as_str(),
             NotifyEvent::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
+            NotifyEvent::Deleted => "DELETED",
             NotifyEvent::MasterPriority => "MASTER_PRIORITY",
             NotifyEvent::BackupPriority => "BACKUP_PRIORITY",
         }
@@ -581,6 +586,146 @@ impl Router {
             reason: Reason::Stop,
         });
         self.send_notifies();
+    }
+
+    // ----- reload ------------------------------------------------------------------------
+
+    /// The router for `cfg` after a reload matched it to `old` (keepalived's `clear_diff_vrrp`,
+    /// `restore_vrrp_state` and the reload branch of `vrrp_init_state`): a MASTER stays MASTER
+    /// and advertises at once, a BACKUP stays BACKUP with a fresh down timer, neither notifies.
+    /// Only what changed is touched: addresses, routes and rules that left the config are
+    /// removed, new ones added (with a GARP/NA burst when an address was added); an unchanged
+    /// VIP is never deleted and re-added. Counters survive. A FAULT or INIT instance starts
+    /// over (the caller sends `Event::Start`, then re-feeds its fault causes).
+    pub(crate) fn reloaded(cfg: InstanceConfig, old: &Router, now: Instant) -> Router {
+        let mut r = Router::new(cfg);
+        r.stats = old.stats.clone();
+        let name = r.cfg.name.clone();
+        if old.vipset {
+            let gone = |o: &[VirtualAddress], n: &[VirtualAddress]| -> Vec<VirtualAddress> {
+                o.iter()
+                    .filter(|a| !n.iter().any(|b| same_address(a, b)))
+                    .cloned()
+                    .collect()
+            };
+            let rules: Vec<VirtualRule> = old
+                .cfg
+                .vrules
+                .iter()
+                .filter(|x| !r.cfg.vrules.contains(x))
+                .cloned()
+                .collect();
+            if !rules.is_empty() {
+                r.push(Action::DelRules(rules));
+            }
+            let routes: Vec<VirtualRoute> = old
+                .cfg
+                .vroutes
+                .iter()
+                .filter(|x| !r.cfg.vroutes.contains(x))
+                .cloned()
+                .collect();
+            if !routes.is_empty() {
+                r.push(Action::DelRoutes(routes));
+            }
+            let vips = gone(&old.cfg.vips, &r.cfg.vips);
+            if !vips.is_empty() {
+                r.push(Action::DelVips(vips));
+            }
+            let evips = gone(&old.cfg.evips, &r.cfg.evips);
+            if !evips.is_empty() {
+                r.push(Action::DelEvips(evips));
+            }
+        }
+        match old.state {
+            State::Master => {
+                r.state = State::Master;
+                r.wantstate = State::Master;
+                r.notifies_sent = true;
+                r.vipset = old.vipset;
+                if r.vipset {
+                    let added = |n: &[VirtualAddress], o: &[VirtualAddress]| {
+                        n.iter()
+                            .filter(|a| !o.iter().any(|b| same_address(a, b)))
+                            .cloned()
+                            .collect::<Vec<_>>()
+                    };
+                    let vips = added(&r.cfg.vips, &old.cfg.vips);
+                    let evips = added(&r.cfg.evips, &old.cfg.evips);
+                    let any_added = !vips.is_empty() || !evips.is_empty();
+                    if !vips.is_empty() {
+                        r.log_detail(format!("({name}) setting VIPs."));
+                        r.push(Action::AddVips(vips));
+                    }
+                    if !evips.is_empty() {
+                        r.log_detail(format!("({name}) setting E-VIPs."));
+                        r.push(Action::AddEvips(evips));
+                    }
+                    // keepalived re-adds every route: the kernel may have dropped one that
+                    // depended on a removed VIP without telling us. Adding an existing route
+                    // changes nothing.
+                    if !r.cfg.vroutes.is_empty() {
+                        r.push(Action::AddRoutes(r.cfg.vroutes.clone()));
+                    }
+                    let rules: Vec<VirtualRule> = r
+                        .cfg
+                        .vrules
+                        .iter()
+                        .filter(|x| !old.cfg.vrules.contains(x))
+                        .cloned()
+                        .collect();
+                    if !rules.is_empty() {
+                        r.push(Action::AddRules(rules));
+                    }
+                    if any_added {
+                        r.send_link_update(r.cfg.garp_master_repeat);
+                        if !r.cfg.garp_master_refresh.is_zero() {
+                            r.garp_refresh_at = Some(now + r.cfg.garp_master_refresh);
+                        }
+                    }
+                }
+                // keepalived's reload_master: the first advert goes out at once.
+                r.sands = Some(now);
+            }
+            State::Backup => {
+                r.state = State::Backup;
+                r.wantstate = State::Backup;
+                r.notifies_sent = true;
+                r.ms_down_timer = r.full_down_timer();
+                r.reset_sands(now);
+            }
+            State::Fault | State::Init | State::Stop => {}
+        }
+        r
+    }
+
+    /// An instance the reload removed (keepalived's first loop of `clear_diff_vrrp`): a
+    /// MASTER sends priority 0 and releases its addresses; then it reports DELETED (FAULT for
+    /// an instance that was not already in FAULT when `notify_deleted` is not set: the notifier
+    /// decides the word).
+    pub(crate) fn remove_for_reload(&mut self) {
+        if self.state == State::Master {
+            self.send_prio_zero_logged();
+            self.remove_addresses(false);
+        }
+        let was_fault = self.state == State::Fault;
+        self.state = State::Stop;
+        self.wantstate = State::Stop;
+        self.sands = None;
+        self.delayed_garps.clear();
+        if !was_fault || self.cfg.notify_deleted {
+            self.push(Action::Notify(Notify {
+                kind: NotifyKind::Instance,
+                name: self.cfg.name.clone(),
+                event: NotifyEvent::Deleted,
+                priority: self.effective_priority,
+            }));
+        }
+    }
+
+    /// Drains the actions queued so far (for the driver of a removed instance).
+    pub(crate) fn take_actions(&mut self) -> Vec<Action> {
+        self.actions.drain(..).collect()
     }
 
     // ----- the single place where transitions take effect --------------------------------
@@ -1342,4 +1487,11 @@ impl Router {
             priority: self.effective_priority,
         }));
     }
+}
+
+/// The same configured address for reload purposes: address, prefix and device (keepalived's
+/// `get_diff_address` compares address and interface; a changed prefix is a different address
+/// to the kernel).
+fn same_address(a: &VirtualAddress, b: &VirtualAddress) -> bool {
+    a.addr == b.addr && a.prefix_len == b.prefix_len && a.dev == b.dev
 }

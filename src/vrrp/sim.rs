@@ -58,6 +58,13 @@ pub enum SimOp {
     Heal,
     /// Packet loss probability for every link, in parts per million.
     Loss(u32),
+    /// SIGHUP with a new configuration for the node. What removed instances do (priority 0,
+    /// address removal, DELETED) goes to the trace and the wire like any other action.
+    Reload {
+        node: usize,
+        instances: Vec<InstanceConfig>,
+        groups: Vec<SyncGroupConfig>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -332,6 +339,27 @@ impl Lan {
                 }
             }
             SimOp::Loss(ppm) => self.loss_ppm = ppm,
+            SimOp::Reload {
+                node,
+                mut instances,
+                groups,
+            } => {
+                if !self.nodes[node].alive {
+                    return;
+                }
+                let addr = self.nodes[node].addr;
+                for i in &mut instances {
+                    i.source_addr = Some(addr);
+                    i.normalize();
+                }
+                let (removed, _warnings) = self.nodes[node].vrrp.reload(now, instances, groups);
+                for r in removed {
+                    for action in r.actions {
+                        self.emit(node, r.config.name.clone(), false, action);
+                    }
+                }
+                self.drain(node);
+            }
         }
     }
 
@@ -352,53 +380,58 @@ impl Lan {
                 Source::Instance(i) => (v.router(i).name().to_string(), false),
                 Source::Group(g) => (v.groups()[g].name().to_string(), true),
             };
-            if let Action::SendAdvert {
-                repr,
-                src,
-                dst,
-                ttl,
-            } = &action
-            {
-                let src = src.unwrap_or(self.nodes[n].addr);
-                let (targets, multicast): (Vec<usize>, bool) = match dst {
-                    Destination::Multicast(_) => {
-                        ((0..self.nodes.len()).filter(|&m| m != n).collect(), true)
-                    }
-                    Destination::Unicast(peers) => (
-                        (0..self.nodes.len())
-                            .filter(|&m| m != n && peers.contains(&self.nodes[m].addr))
-                            .collect(),
-                        false,
-                    ),
-                };
-                for m in targets {
-                    if !self.connected(n, m) {
-                        continue;
-                    }
-                    if self.loss_ppm > 0 && self.random_ppm() < self.loss_ppm {
-                        continue;
-                    }
-                    self.seq += 1;
-                    self.in_flight.push(InFlight {
-                        at: self.now + self.delay[n][m],
-                        seq: self.seq,
-                        from: n,
-                        to: m,
-                        src,
-                        ttl: *ttl,
-                        multicast,
-                        repr: repr.clone(),
-                    });
-                }
-            }
-            self.trace.push(TraceEntry {
-                at: self.now - self.origin,
-                node: n,
-                source: name,
-                is_group,
-                action,
-            });
+            self.emit(n, name, is_group, action);
         }
+    }
+
+    /// Puts an action of node `n` on the wire (adverts) and in the trace.
+    fn emit(&mut self, n: usize, name: String, is_group: bool, action: Action) {
+        if let Action::SendAdvert {
+            repr,
+            src,
+            dst,
+            ttl,
+        } = &action
+        {
+            let src = src.unwrap_or(self.nodes[n].addr);
+            let (targets, multicast): (Vec<usize>, bool) = match dst {
+                Destination::Multicast(_) => {
+                    ((0..self.nodes.len()).filter(|&m| m != n).collect(), true)
+                }
+                Destination::Unicast(peers) => (
+                    (0..self.nodes.len())
+                        .filter(|&m| m != n && peers.contains(&self.nodes[m].addr))
+                        .collect(),
+                    false,
+                ),
+            };
+            for m in targets {
+                if !self.connected(n, m) {
+                    continue;
+                }
+                if self.loss_ppm > 0 && self.random_ppm() < self.loss_ppm {
+                    continue;
+                }
+                self.seq += 1;
+                self.in_flight.push(InFlight {
+                    at: self.now + self.delay[n][m],
+                    seq: self.seq,
+                    from: n,
+                    to: m,
+                    src,
+                    ttl: *ttl,
+                    multicast,
+                    repr: repr.clone(),
+                });
+            }
+        }
+        self.trace.push(TraceEntry {
+            at: self.now - self.origin,
+            node: n,
+            source: name,
+            is_group,
+            action,
+        });
     }
 
     fn deliver(&mut self, p: InFlight) {

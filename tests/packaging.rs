@@ -341,6 +341,10 @@ fn deb_ships_the_expected_files() {
         ),
         ("/usr/share/doc/keepalived-rs/README.md", "-rw-r--r--"),
         ("/usr/share/doc/keepalived-rs/copyright", "-rw-r--r--"),
+        (
+            "/usr/share/doc/keepalived-rs/changelog.Debian.gz",
+            "-rw-r--r--",
+        ),
         ("/usr/share/man/man8/keepalived.8.gz", "-rw-r--r--"),
         ("/usr/share/man/man5/keepalived.conf.5.gz", "-rw-r--r--"),
     ];
@@ -379,6 +383,29 @@ fn deb_ships_the_expected_files() {
         assert!(text == read(source), "{gz} is not {source} gzipped");
     }
     let _ = std::fs::remove_dir_all(&x);
+}
+
+/// Debian's own package checker: warnings are allowed (the synopsis comes from the crate's
+/// description), errors are not.
+#[test]
+fn deb_has_no_lintian_errors() {
+    let Some(deb) = deb() else { return };
+    if !have("lintian", "--version") {
+        eprintln!("SKIP deb_has_no_lintian_errors: lintian is not installed");
+        return;
+    }
+    let out = run(Command::new("lintian")
+        .args(["--fail-on", "error", "--tag-display-limit", "0"])
+        .arg(deb));
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("{report}{}", String::from_utf8_lossy(&out.stderr));
+    let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("E:")).collect();
+    assert!(errors.is_empty(), "lintian errors:\n{}", errors.join("\n"));
+    assert!(
+        out.status.success(),
+        "lintian --fail-on error: {}",
+        out.status
+    );
 }
 
 /// Runs in a private mount namespace (`unshare -m`): overlay of `/` on a tmpfs, chroot,

@@ -635,3 +635,136 @@ fn deb_on_a_fresh_system_creates_no_config_and_purges_cleanly() {
     assert_eq!(get(&r, "purged-default"), "gone");
     assert_eq!(get(&r, "purged-link"), "gone");
 }
+
+// ---------------------------------------------------------------------------------------
+// The .rpm
+
+/// Builds the .rpm once per test run; None (with a message) when the tools are missing.
+fn rpm_package() -> Option<&'static Path> {
+    static RPM: OnceLock<Option<PathBuf>> = OnceLock::new();
+    RPM.get_or_init(|| {
+        if !have_cargo_sub("generate-rpm") {
+            eprintln!(
+                "SKIP: cargo-generate-rpm is not installed (cargo install --locked cargo-generate-rpm)"
+            );
+            return None;
+        }
+        if !have("rpm", "--version") {
+            eprintln!("SKIP: rpm is not installed (apt-get install rpm)");
+            return None;
+        }
+        let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ops-rpm");
+        let _ = std::fs::remove_dir_all(&work);
+        let release = work.join("target/release");
+        std::fs::create_dir_all(&release).expect("temp dir");
+        // cargo-generate-rpm does not strip: do what the README tells a release build to do.
+        ok(Command::new("strip")
+            .arg("-o")
+            .arg(release.join("keepalived"))
+            .arg(env!("CARGO_BIN_EXE_keepalived")));
+        let out = work.join("out");
+        std::fs::create_dir_all(&out).expect("temp dir");
+        ok(Command::new(cargo())
+            .args(["generate-rpm", "--target-dir"])
+            .arg(work.join("target"))
+            .arg("--output")
+            .arg(&out)
+            .current_dir(root()));
+        let rpm = std::fs::read_dir(&out)
+            .expect("cargo generate-rpm output dir")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "rpm"))
+            .expect("cargo generate-rpm wrote no .rpm");
+        Some(rpm)
+    })
+    .as_deref()
+}
+
+fn rpm_query(rpm: &Path, args: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> = ok(Command::new("rpm").arg("-qp").args(args).arg(rpm))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn rpm_declares_the_drop_in_and_ships_the_expected_files() {
+    let Some(rpm) = rpm_package() else { return };
+    let info = ok(Command::new("rpm").arg("-qpi").arg(rpm));
+    assert!(info.contains("Name        : keepalived-rs"), "{info}");
+    assert!(
+        rpm_query(rpm, &["--provides"]).contains(&"keepalived = 2.2.7".to_string()),
+        "Provides keepalived"
+    );
+    assert_eq!(rpm_query(rpm, &["--conflicts"]), ["keepalived"]);
+    // rpm has no Replaces: Obsoletes is how dnf/zypper swap keepalived for keepalived-rs.
+    assert_eq!(rpm_query(rpm, &["--obsoletes"]), ["keepalived < 2.2.8"]);
+    assert_eq!(
+        rpm_query(rpm, &["-l"]),
+        [
+            "/etc/keepalived/keepalived.conf.sample",
+            "/etc/sysconfig/keepalived",
+            "/usr/lib/systemd/system/keepalived.service",
+            "/usr/sbin/keepalived",
+            "/usr/share/doc/keepalived-rs/examples/keepalived.conf",
+            "/usr/share/man/man5/keepalived.conf.5",
+            "/usr/share/man/man8/keepalived.8",
+        ]
+    );
+    // %config(noreplace) files; keepalived.conf is not in the package at all.
+    assert_eq!(
+        rpm_query(rpm, &["-c"]),
+        [
+            "/etc/keepalived/keepalived.conf.sample",
+            "/etc/sysconfig/keepalived"
+        ]
+    );
+    let scripts = ok(Command::new("rpm").args(["-qp", "--scripts"]).arg(rpm));
+    for s in ["postinstall", "preuninstall", "postuninstall"] {
+        assert!(
+            scripts.contains(&format!("{s} scriptlet")),
+            "{s}:\n{scripts}"
+        );
+    }
+}
+
+/// Installs the .rpm's files into an empty root (rpm --root, no scriptlets, no dependency
+/// check: this is Debian), over an existing keepalived.conf, and runs the installed binary.
+#[test]
+fn rpm_installs_into_an_empty_root_without_touching_keepalived_conf() {
+    let Some(rpm) = rpm_package() else { return };
+    if !is_root() {
+        eprintln!("SKIP: rpm --root needs root");
+        return;
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ops-rpm-root");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("etc/keepalived")).expect("temp root");
+    let conf = dir.join("etc/keepalived/keepalived.conf");
+    let mine = "! the operator's own configuration\nglobal_defs {\n    router_id ops-rpm\n}\n";
+    std::fs::write(&conf, mine).expect("write conf");
+    ok(Command::new("rpm").arg("--root").arg(&dir).arg("--initdb"));
+    ok(Command::new("rpm")
+        .arg("--root")
+        .arg(&dir)
+        .args(["-i", "--nodeps", "--noscripts"])
+        .arg(rpm));
+    assert_eq!(std::fs::read_to_string(&conf).expect("conf"), mine);
+    let bin = dir.join("usr/sbin/keepalived");
+    let v = run(Command::new(&bin).arg("-v"));
+    assert!(v.status.success(), "keepalived -v: {}", v.status);
+    assert!(String::from_utf8_lossy(&v.stderr).contains("keepalived-rs"));
+    let check = run(Command::new(&bin)
+        .arg("--check")
+        .arg("-f")
+        .arg(dir.join("etc/keepalived/keepalived.conf.sample")));
+    assert_eq!(check.status.code(), Some(0), "--check of the sample");
+    assert_eq!(
+        std::fs::read(dir.join("usr/lib/systemd/system/keepalived.service")).expect("unit"),
+        read("packaging/rpm/keepalived.service").into_bytes()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,7 @@
 //! tracking. Pure: `now` is an argument, effects are returned as actions.
 
 pub mod config;
+pub mod from_model;
 pub mod group;
 pub mod router;
 pub mod sim;

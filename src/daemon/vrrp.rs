@@ -220,6 +220,7 @@ async fn run(
         rx_errors: BTreeMap::new(),
         unknown_vrid: 0,
     };
+    let timer = crate::sys::timer::Timer::new()?;
     let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<Rx>();
     d.setup(&rx_tx).await;
     let mut monitor = match Monitor::new() {
@@ -262,8 +263,12 @@ async fn run(
         let deadline = d.vrrp.poll_timeout();
         let sleep = async {
             match deadline {
-                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
-                None => std::future::pending().await,
+                Some(t) => {
+                    if timer.sleep_until(t).await.is_err() {
+                        tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await
+                    }
+                }
+                None => std::future::pending::<()>().await,
             }
         };
         let net = async {

@@ -4,3 +4,4 @@ pub mod addr;
 pub mod clock;
 pub mod monitor;
 pub mod socket;
+pub mod timer;

@@ -14,7 +14,9 @@ use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use keepalived_rs::sys::clock;
 
 const KA: &str = "/usr/sbin/keepalived";
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived");
@@ -64,12 +66,12 @@ fn sh(args: &[&str]) -> String {
 }
 
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
+    let end = clock::now() + timeout;
     loop {
         if f() {
             return true;
         }
-        if Instant::now() > end {
+        if clock::now() > end {
             return false;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -359,12 +361,12 @@ impl Lab {
         let p = self.proc(r);
         // SAFETY: kill(2) on our child.
         unsafe { libc::kill(p.child.id() as i32, libc::SIGTERM) };
-        let end = Instant::now() + Duration::from_secs(10);
+        let end = clock::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(st)) = p.child.try_wait() {
                 return st.code();
             }
-            if Instant::now() > end {
+            if clock::now() > end {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -502,7 +504,7 @@ fn adverts(p: &[Pkt]) -> Vec<(f64, Ipv4Addr, u8, u8)> {
 }
 
 fn now_epoch() -> f64 {
-    std::time::SystemTime::now()
+    clock::wall_now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs_f64()

@@ -846,3 +846,140 @@ fn vrrpv3_fast_adverts() {
         lab.log("A")
     );
 }
+
+/// Sends raw IPv4 datagrams (header included) to 224.0.0.18 from inside namespace `ns`.
+fn inject(ns: &str, datagrams: Vec<Vec<u8>>) {
+    use std::os::fd::AsRawFd;
+    let ns = ns.to_string();
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(format!("/var/run/netns/{ns}")).expect("netns file");
+        // SAFETY: setns affects only this thread, which we own; the fd is valid.
+        assert_eq!(
+            unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) },
+            0,
+            "setns"
+        );
+        // SAFETY: plain socket calls with checked results on buffers we own.
+        unsafe {
+            let s = libc::socket(libc::AF_INET, libc::SOCK_RAW, 112);
+            assert!(s >= 0, "raw socket");
+            let one: libc::c_int = 1;
+            libc::setsockopt(
+                s,
+                libc::IPPROTO_IP,
+                libc::IP_HDRINCL,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+            let mut sa: libc::sockaddr_in = std::mem::zeroed();
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_addr.s_addr = u32::from(Ipv4Addr::new(224, 0, 0, 18)).to_be();
+            for _ in 0..3 {
+                for d in &datagrams {
+                    let n = libc::sendto(
+                        s,
+                        d.as_ptr().cast(),
+                        d.len(),
+                        0,
+                        (&sa as *const libc::sockaddr_in).cast(),
+                        std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                    );
+                    assert!(n >= 0, "sendto: {}", std::io::Error::last_os_error());
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            libc::close(s);
+        }
+    })
+    .join()
+    .expect("injector");
+}
+
+#[test]
+fn hostile_packets_are_counted_and_dropped() {
+    use keepalived_rs::wire::vrrp::{Auth, ChecksumMode, Repr, Version};
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("ho");
+    lab.start("B", Impl::Keepalived, &conf("BACKUP", 100));
+    lab.start("A", Impl::Ours, &conf("MASTER", 150));
+    assert!(lab.converged("A", "B", CONVERGE));
+    std::thread::sleep(Duration::from_millis(500));
+    let (a0, b0) = (lab.log("A").len(), lab.log("B").len());
+    sh(&[
+        "ip",
+        "-n",
+        &lab.ns("C"),
+        "route",
+        "add",
+        "224.0.0.0/4",
+        "dev",
+        "vd0",
+    ]);
+
+    // Each would win the election (priority 254) if it were accepted.
+    let good = |prio: u8, vrid: u8, pass: &[u8]| Repr {
+        version: Version::V2,
+        vrid,
+        priority: prio,
+        advert_int_cs: 100,
+        auth: Auth::pass(pass),
+        addrs: vec![VIP.parse().expect("vip")],
+    };
+    let src: Ipv4Addr = IP_C.parse().expect("ip");
+    let grp = Ipv4Addr::new(224, 0, 0, 18);
+    let dg = |r: &Repr, ttl: u8| {
+        r.to_ipv4_datagram(src, grp, ttl, 7, ChecksumMode::Rfc)
+            .expect("datagram")
+    };
+    let ok = good(254, 51, b"kl51pw");
+    let bad_ttl = dg(&ok, 64);
+    let mut bad_sum = dg(&ok, 255);
+    bad_sum[20 + 6] ^= 0x55;
+    let bad_pass = dg(&good(254, 51, b"wrong"), 255);
+    let wrong_vrid = dg(&good(254, 52, b"kl51pw"), 255);
+    let mut truncated = dg(&ok, 255);
+    truncated.truncate(20 + 6);
+    let tl = (truncated.len() as u16).to_be_bytes();
+    truncated[2..4].copy_from_slice(&tl);
+    // 255 addresses announced, 1 carried.
+    let mut many = dg(&ok, 255);
+    many[20 + 3] = 255;
+    let junk = vec![0x45u8; 60];
+    inject(
+        &lab.ns("C"),
+        vec![
+            bad_ttl, bad_sum, bad_pass, wrong_vrid, truncated, many, junk,
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let a = lab.log("A")[a0..].to_string();
+    let b = lab.log("B")[b0..].to_string();
+    assert!(
+        lab.vip_on("A") && !lab.vip_on("B"),
+        "the election moved:\nA:\n{a}\nB:\n{b}"
+    );
+    assert!(!a.contains("Entering"), "ours changed state:\n{a}");
+    assert!(
+        !b.contains("Entering MASTER"),
+        "keepalived changed state:\n{b}"
+    );
+    assert!(
+        a.contains("(VI_1) invalid TTL/HL. Received 64 and expect 255"),
+        "{a}"
+    );
+    assert!(a.contains("(VI_1) Invalid VRRPv2 checksum"), "{a}");
+    assert!(a.contains("(VI_1) received an invalid passwd!"), "{a}");
+    assert!(
+        a.contains("(VI_1) vrrp packet too short, length 40 and expect 1056"),
+        "{a}"
+    );
+    assert!(a.contains("IPv4 VRRP packet too short - 26 bytes"), "{a}");
+    // still alive and answering
+    assert!(
+        lab.proc("A").child.try_wait().is_ok_and(|s| s.is_none()),
+        "ours died"
+    );
+    assert!(lab.ping_vip());
+}

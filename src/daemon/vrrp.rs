@@ -549,7 +549,30 @@ impl Driver {
             }
             Err(rej) => {
                 self.count(&rej.error);
-                info!("({name}) {}", rej.error);
+                // keepalived's wording: lengths include the IPv4 header, the checksum line
+                // has no values, and a truncated packet is not charged to an instance.
+                let ihl = if p.v6 {
+                    0
+                } else {
+                    p.data.first().map_or(0, |b| usize::from(b & 0x0f) * 4)
+                };
+                match rej.error {
+                    wv::Error::Truncated { .. } => info!(
+                        "IPv{} VRRP packet too short - {} bytes",
+                        if p.v6 { 6 } else { 4 },
+                        p.data.len()
+                    ),
+                    wv::Error::LengthMismatch { expected, actual } => info!(
+                        "({name}) vrrp packet too {}, length {} and expect {}",
+                        if actual > expected { "long" } else { "short" },
+                        actual + ihl,
+                        expected + ihl
+                    ),
+                    wv::Error::BadChecksum { version, .. } => {
+                        info!("({name}) Invalid VRRPv{version} checksum")
+                    }
+                    e => info!("({name}) {e}"),
+                }
             }
         }
     }

@@ -29,7 +29,10 @@ fn root() -> bool {
 }
 
 fn sh(args: &[&str]) {
-    let st = Command::new(args[0]).args(&args[1..]).status().expect("run");
+    let st = Command::new(args[0])
+        .args(&args[1..])
+        .status()
+        .expect("run");
     assert!(st.success(), "{args:?}");
 }
 
@@ -76,9 +79,14 @@ impl Env {
         let ns = format!("vddm{tag}");
         let dir = std::env::temp_dir().join(format!("vrrpd-daemon-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let _ = Command::new("ip").args(["netns", "del", &ns]).stderr(Stdio::null()).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &ns])
+            .stderr(Stdio::null())
+            .status();
         sh(&["ip", "netns", "add", &ns]);
-        sh(&["ip", "-n", &ns, "link", "add", "vd0", "type", "veth", "peer", "name", "vd1"]);
+        sh(&[
+            "ip", "-n", &ns, "link", "add", "vd0", "type", "veth", "peer", "name", "vd1",
+        ]);
         sh(&["ip", "-n", &ns, "addr", "add", "10.97.0.1/24", "dev", "vd0"]);
         sh(&["ip", "-n", &ns, "link", "set", "vd0", "up"]);
         sh(&["ip", "-n", &ns, "link", "set", "vd1", "up"]);
@@ -118,7 +126,11 @@ impl Env {
     }
 
     fn pid(&self, f: &str) -> Option<i32> {
-        std::fs::read_to_string(self.path(f)).ok()?.trim().parse().ok()
+        std::fs::read_to_string(self.path(f))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 }
 
@@ -130,12 +142,18 @@ fn daemonises_refuses_a_second_instance_and_stops_on_sigterm() {
     let mut env = Env::new("d");
     let out = env.cmd(&[]).output().expect("start");
     assert!(out.status.success(), "parent exit status {:?}", out.status);
-    assert!(wait_until(Duration::from_secs(3), || env.pid("k.pid").is_some()), "no pid file");
+    assert!(
+        wait_until(Duration::from_secs(3), || env.pid("k.pid").is_some()),
+        "no pid file"
+    );
     let pid = env.pid("k.pid").expect("pid");
     env.pids.push(pid);
     assert!(alive(pid), "daemon not running");
     assert_eq!(env.pid("v.pid"), Some(pid), "VRRP pid file");
-    assert!(wait_until(Duration::from_secs(6), || env.vip()), "daemon never became MASTER");
+    assert!(
+        wait_until(Duration::from_secs(6), || env.vip()),
+        "daemon never became MASTER"
+    );
 
     // A second instance with the same pid files says so and exits 0, touching nothing.
     let second = env.cmd(&["-n"]).output().expect("second");
@@ -147,10 +165,19 @@ fn daemonises_refuses_a_second_instance_and_stops_on_sigterm() {
 
     // SAFETY: kill(2) on the daemon we started.
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    assert!(wait_until(Duration::from_secs(5), || !alive(pid)), "daemon did not stop");
+    assert!(
+        wait_until(Duration::from_secs(5), || !alive(pid)),
+        "daemon did not stop"
+    );
     assert!(!env.vip(), "VIP left behind");
-    assert!(!Path::new(&env.path("k.pid")).exists(), "main pid file left behind");
-    assert!(!Path::new(&env.path("v.pid")).exists(), "VRRP pid file left behind");
+    assert!(
+        !Path::new(&env.path("k.pid")).exists(),
+        "main pid file left behind"
+    );
+    assert!(
+        !Path::new(&env.path("v.pid")).exists(),
+        "VRRP pid file left behind"
+    );
 }
 
 #[test]

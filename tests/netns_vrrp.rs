@@ -10,7 +10,7 @@
 //! otherwise. Everything a test creates (namespaces, processes, files) is removed by a Drop
 //! guard, also on failure. Only processes the test started are signalled.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,6 +24,7 @@ const VIP: &str = "10.99.0.100";
 const IP_A: &str = "10.99.0.1";
 const IP_B: &str = "10.99.0.2";
 const IP_C: &str = "10.99.0.10";
+const VIP6: &str = "fd00:99::100";
 
 fn have(cmd: &str) -> bool {
     Command::new("sh")
@@ -139,6 +140,8 @@ struct Conf<'a> {
     v3: bool,
     /// (our address, peer address) for unicast.
     unicast: Option<(&'a str, &'a str)>,
+    /// IPv6 VIP (VRRPv3 over IPv6) instead of the IPv4 one.
+    vip6: bool,
 }
 
 impl Conf<'_> {
@@ -161,8 +164,13 @@ impl Conf<'_> {
                 "    unicast_src_ip {src}\n    unicast_peer {{\n        {peer}\n    }}\n"
             ));
         }
+        let vip = if self.vip6 {
+            format!("{VIP6}/64")
+        } else {
+            format!("{VIP}/24")
+        };
         s.push_str(&format!(
-            "    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+            "    virtual_ipaddress {{\n        {vip}\n    }}\n}}\n"
         ));
         s
     }
@@ -196,6 +204,17 @@ impl Lab {
             let n = lab.ns(r);
             sh(&["ip", "netns", "add", &n]);
             sh(&["ip", "-n", &n, "link", "set", "lo", "up"]);
+            // No duplicate address detection: link-locals usable at once (IPv6 adverts).
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                &n,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+            ]);
         }
         sh(&["ip", "-n", &s, "link", "add", "vdbr", "type", "bridge"]);
         sh(&[
@@ -264,7 +283,7 @@ impl Lab {
             ])
             .args(["--time-stamp-precision=nano", "-s", "256", "-w"])
             .arg(&self.pcap)
-            .arg("arp or ip proto 112 or icmp")
+            .arg("arp or ip proto 112 or icmp or ip6 proto 112")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&err).expect("tcpdump log"))
             .spawn()
@@ -384,6 +403,31 @@ impl Lab {
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{VIP}/")))
     }
 
+    fn vip6_on(&self, r: &str) -> bool {
+        Command::new("ip")
+            .args(["-n", &self.ns(r), "-6", "-o", "addr", "show", "dev", "vd0"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{VIP6}/")))
+    }
+
+    fn link_local(&self, r: &str) -> String {
+        let o = sh(&[
+            "ip",
+            "-n",
+            &self.ns(r),
+            "-6",
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            "vd0",
+            "scope",
+            "link",
+        ]);
+        let a = o.split_whitespace().nth(3).expect("link-local");
+        a.split('/').next().expect("addr").to_string()
+    }
+
     fn ping_vip(&self) -> bool {
         Command::new("ip")
             .args([
@@ -430,7 +474,7 @@ impl Lab {
 enum Pkt {
     Advert {
         t: f64,
-        src: Ipv4Addr,
+        src: IpAddr,
         prio: u8,
         vrid: u8,
     },
@@ -476,11 +520,20 @@ fn parse_pcap(b: &[u8]) -> Vec<Pkt> {
             if f.len() >= v + 4 {
                 out.push(Pkt::Advert {
                     t,
-                    src: ip4(14 + 12),
+                    src: ip4(14 + 12).into(),
                     vrid: f[v + 1],
                     prio: f[v + 2],
                 });
             }
+        } else if et == 0x86dd && f.len() >= 14 + 40 + 8 && f[14 + 6] == 112 {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&f[22..38]);
+            out.push(Pkt::Advert {
+                t,
+                src: std::net::Ipv6Addr::from(a).into(),
+                vrid: f[54 + 1],
+                prio: f[54 + 2],
+            });
         } else if et == 0x0806 && f.len() >= 42 {
             out.push(Pkt::Arp {
                 t,
@@ -494,7 +547,7 @@ fn parse_pcap(b: &[u8]) -> Vec<Pkt> {
     out
 }
 
-fn adverts(p: &[Pkt]) -> Vec<(f64, Ipv4Addr, u8, u8)> {
+fn adverts(p: &[Pkt]) -> Vec<(f64, IpAddr, u8, u8)> {
     p.iter()
         .filter_map(|x| match x {
             Pkt::Advert { t, src, prio, vrid } => Some((*t, *src, *prio, *vrid)),
@@ -514,7 +567,7 @@ fn now_epoch() -> f64 {
 /// advert after it. Returns seconds.
 fn takeover(p: &[Pkt], old: &str, new: &str, fault_at: f64) -> Option<f64> {
     let ad = adverts(p);
-    let (old, new): (Ipv4Addr, Ipv4Addr) = (old.parse().ok()?, new.parse().ok()?);
+    let (old, new): (IpAddr, IpAddr) = (old.parse().ok()?, new.parse().ok()?);
     let last = ad
         .iter()
         .filter(|a| a.1 == old && a.0 <= fault_at + 0.002)
@@ -560,6 +613,7 @@ fn conf(state: &str, prio: u8) -> Conf<'static> {
         advert: "1",
         v3: false,
         unicast: None,
+        vip6: false,
     }
 }
 
@@ -599,7 +653,7 @@ fn failover_scenario(tag: &str, a_imp: Impl, b_imp: Impl) -> Option<(f64, f64)> 
     };
     assert_eq!(lab.client_neigh(), Some(hex(mac_a)));
     let ad = adverts(&lab.packets());
-    let a_ip: Ipv4Addr = IP_A.parse().expect("ip");
+    let a_ip: IpAddr = IP_A.parse().expect("ip");
     assert!(ad.iter().filter(|a| a.1 == a_ip).count() >= 3);
     let t_last_b = ad
         .iter()
@@ -677,7 +731,7 @@ fn failover_scenario(tag: &str, a_imp: Impl, b_imp: Impl) -> Option<(f64, f64)> 
         .find(|a| a.1 == a_ip && a.2 == 0 && a.0 >= t_term - 0.01)
         .expect("priority-0 advert from A on the wire")
         .0;
-    let b_ip: Ipv4Addr = IP_B.parse().expect("ip");
+    let b_ip: IpAddr = IP_B.parse().expect("ip");
     let first_b = ad
         .iter()
         .find(|a| a.1 == b_ip && a.0 > zero)
@@ -799,6 +853,7 @@ fn vrrpv3_fast_adverts() {
         advert: "0.1",
         v3: true,
         unicast: None,
+        vip6: false,
     };
     // keepalived master, ours backup: ours measures the takeover. The master starts first:
     // at 0.1 s adverts the skew difference (20 ms) no longer covers a start-up gap.
@@ -982,4 +1037,94 @@ fn hostile_packets_are_counted_and_dropped() {
         "ours died"
     );
     assert!(lab.ping_vip());
+}
+
+#[test]
+fn ipv6_vrrpv3_interop() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("v6");
+    lab.capture();
+    let c = |state, prio| Conf {
+        state,
+        prio,
+        advert: "1",
+        v3: false,
+        unicast: None,
+        vip6: true,
+    };
+    sh(&[
+        "ip",
+        "-n",
+        &lab.ns("C"),
+        "addr",
+        "add",
+        "fd00:99::10/64",
+        "dev",
+        "vd0",
+    ]);
+    lab.start("B", Impl::Keepalived, &c("BACKUP", 100));
+    lab.start("A", Impl::Ours, &c("MASTER", 150));
+    assert!(
+        wait_until(CONVERGE, || lab.vip6_on("A") && !lab.vip6_on("B")),
+        "A:\n{}\nB:\n{}",
+        lab.log("A"),
+        lab.log("B")
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !lab.log("B").contains("Entering MASTER STATE"),
+        "B:\n{}",
+        lab.log("B")
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), || Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &lab.ns("C"),
+                "ping",
+                "-6",
+                "-c",
+                "1",
+                "-W",
+                "1",
+                VIP6
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())),
+        "client cannot ping the IPv6 VIP"
+    );
+    let (ll_a, ll_b) = (lab.link_local("A"), lab.link_local("B"));
+    let t_kill = now_epoch();
+    lab.crash("A");
+    assert!(
+        wait_until(Duration::from_secs(6), || lab.vip6_on("B")),
+        "B:\n{}",
+        lab.log("B")
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let dt = takeover(&lab.packets(), &ll_a, &ll_b, t_kill).expect("IPv6 adverts on the wire");
+    eprintln!(
+        "[v6] IPv6 v3 kill -9 takeover by keepalived: {:.1} ms",
+        dt * 1e3
+    );
+    // v3 skew is in units of the advert interval: 3 s + (256 - 100) / 256 s
+    assert!(dt <= 3.0 + skew(100) + 0.02, "{dt}");
+    // ours hears keepalived's adverts and preempts back
+    lab.start("A", Impl::Ours, &c("MASTER", 150));
+    assert!(
+        wait_until(CONVERGE, || lab.vip6_on("A") && !lab.vip6_on("B")),
+        "A:\n{}\nB:\n{}",
+        lab.log("A"),
+        lab.log("B")
+    );
+    assert!(
+        lab.log("A")
+            .contains("received lower priority (100) advert from fe80::"),
+        "A:\n{}",
+        lab.log("A")
+    );
 }

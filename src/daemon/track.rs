@@ -49,7 +49,20 @@ impl Tracking {
         for (name, base) in instances {
             let mut lines = Vec::new();
             if let Some(mi) = cfg.vrrp_instances.iter().find(|i| &i.name == name) {
-                for r in &mi.track_script {
+                // A sync group's trackers apply to each of its members.
+                let groups = cfg
+                    .vrrp_sync_groups
+                    .iter()
+                    .filter(|g| g.group.contains(name));
+                let scripts = mi
+                    .track_script
+                    .iter()
+                    .chain(groups.clone().flat_map(|g| g.track_script.iter()));
+                let ifaces = mi
+                    .track_interface
+                    .iter()
+                    .chain(groups.flat_map(|g| g.track_interface.iter()));
+                for r in scripts {
                     let Some(s) = cfg.vrrp_scripts.iter().find(|s| s.name == r.name) else {
                         warnings.push(format!(
                             "({name}) track script {} not found, ignoring...",
@@ -68,7 +81,7 @@ impl Tracking {
                         reverse,
                     });
                 }
-                for r in &mi.track_interface {
+                for r in ifaces {
                     t.interfaces.entry(r.name.clone()).or_insert(true);
                     lines.push(TrackLine {
                         kind: TrackerKind::Interface,
@@ -272,6 +285,32 @@ mod tests {
         );
         assert!(t.interface_changed("eth1", false).is_empty());
         assert!(t.interface_changed("eth9", false).is_empty());
+    }
+
+    #[test]
+    fn sync_group_trackers_apply_to_members() {
+        let mut c = cfg(-10);
+        c.vrrp_instances[1].name = "VI_2".into();
+        c.vrrp_sync_groups.push(model::SyncGroup {
+            name: "G".into(),
+            group: vec!["VI_2".into()],
+            track_script: vec![model::TrackRef {
+                name: "chk".into(),
+                weight: Some(-30),
+                reverse: false,
+            }],
+            ..Default::default()
+        });
+        let (mut t, _) = Tracking::new(&c, &[("VI_1".into(), 150), ("VI_2".into(), 100)]);
+        // The first result decides a pending script, even against fall 2.
+        let (_, ev) = t.script_result("chk", ScriptOutcome::Failure);
+        assert_eq!(
+            ev,
+            vec![
+                (0, Event::PriorityChanged(140)),
+                (1, Event::PriorityChanged(70))
+            ]
+        );
     }
 
     #[test]

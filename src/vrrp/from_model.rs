@@ -289,6 +289,17 @@ pub fn instance_config(
         ));
         c.vrules.clear();
     }
+    for (kw, refs) in [
+        ("track_file", &inst.track_file),
+        ("track_process", &inst.track_process),
+    ] {
+        for r in refs {
+            w.push(format!(
+                "({name}) {kw} {} is not implemented by this build - ignoring",
+                r.name
+            ));
+        }
+    }
     if inst.use_vmac.is_some() {
         w.push(format!(
             "({name}) use_vmac is not implemented by this build - using the interface's own MAC"
@@ -526,6 +537,21 @@ mod tests {
         let v = vrrp_config(&cfg);
         assert_eq!(v.instances.len(), 1);
         assert_eq!(v.warnings.len(), 1);
+    }
+
+    #[test]
+    fn unimplemented_trackers_are_named() {
+        let mut i = inst();
+        i.track_file.push(model::TrackRef {
+            name: "tf".into(),
+            weight: None,
+            reverse: false,
+        });
+        let (_, w) = conv(&i, &model::GlobalDefs::default());
+        assert_eq!(
+            w,
+            vec!["(VI_1) track_file tf is not implemented by this build - ignoring"]
+        );
     }
 
     #[test]

@@ -186,10 +186,11 @@ fn dont_release_vrrp_keeps_the_vip() {
         return;
     }
     let env = Env::new("v");
+    let log = std::fs::File::create(env.dir.join("log")).expect("log");
     let mut child = env
         .cmd(&["-n", "-V"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start");
     let ok = wait_until(Duration::from_secs(6), || env.vip());
@@ -200,4 +201,10 @@ fn dont_release_vrrp_keeps_the_vip() {
     assert!(ok, "never MASTER");
     assert_eq!(st.code(), Some(0));
     assert!(env.vip(), "-V: the VIP must stay");
+    // -l: keepalived's console lines; without -D its detail lines are not printed.
+    let log = std::fs::read_to_string(env.dir.join("log")).expect("log");
+    assert!(log.contains(": (VI_1) Entering MASTER STATE\n"), "{log}");
+    assert!(log.contains(": Stopped Keepalived v2.2.7 (01/16,2022)\n"), "{log}");
+    assert!(!log.contains("setting VIPs."), "detail line without -D:\n{log}");
+    assert!(!log.contains("Sending gratuitous ARP"), "detail line without -D:\n{log}");
 }

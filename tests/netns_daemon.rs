@@ -204,7 +204,16 @@ fn dont_release_vrrp_keeps_the_vip() {
     // -l: keepalived's console lines; without -D its detail lines are not printed.
     let log = std::fs::read_to_string(env.dir.join("log")).expect("log");
     assert!(log.contains(": (VI_1) Entering MASTER STATE\n"), "{log}");
-    assert!(log.contains(": Stopped Keepalived v2.2.7 (01/16,2022)\n"), "{log}");
-    assert!(!log.contains("setting VIPs."), "detail line without -D:\n{log}");
-    assert!(!log.contains("Sending gratuitous ARP"), "detail line without -D:\n{log}");
+    assert!(
+        log.contains(": Stopped Keepalived v2.2.7 (01/16,2022)\n"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("setting VIPs."),
+        "detail line without -D:\n{log}"
+    );
+    assert!(
+        !log.contains("Sending gratuitous ARP"),
+        "detail line without -D:\n{log}"
+    );
 }

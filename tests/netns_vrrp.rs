@@ -1128,3 +1128,80 @@ fn ipv6_vrrpv3_interop() {
         lab.log("A")
     );
 }
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Takeover benchmark (not a pass/fail test): `VRRPD_BENCH_N` (10) kill -9 of a keepalived
+/// master at a random phase, with ours and then keepalived as the backup, at advert 1 s (v2)
+/// and 0.1 s (v3). Prints last-advert -> new master's advert, and kill -> new master's advert.
+/// `sudo cargo test --test netns_vrrp bench_takeover -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bench_takeover() {
+    if !can_run() {
+        return;
+    }
+    let n: usize = std::env::var("VRRPD_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let mut seed = u64::from(std::process::id()) | 1;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % 1000) as f64 / 1000.0
+    };
+    for (adv, v3) in [("1", false), ("0.1", true)] {
+        let advf: f64 = adv.parse().expect("advert");
+        for backup in [Impl::Ours, Impl::Keepalived] {
+            let mut lab = Lab::new("bn");
+            lab.capture();
+            let c = |state, prio| Conf {
+                state,
+                prio,
+                advert: adv,
+                v3,
+                unicast: None,
+                vip6: false,
+            };
+            lab.start("A", Impl::Keepalived, &c("MASTER", 150));
+            assert!(wait_until(CONVERGE, || lab.vip_on("A")));
+            lab.start("B", backup, &c("BACKUP", 100));
+            let (mut mdown, mut from_kill) = (Vec::new(), Vec::new());
+            for _ in 0..n {
+                assert!(lab.converged("A", "B", CONVERGE), "B:\n{}", lab.log("B"));
+                std::thread::sleep(Duration::from_secs_f64(advf * (2.0 + rand())));
+                let t_kill = now_epoch();
+                lab.crash("A");
+                assert!(wait_until(Duration::from_secs(6), || lab.vip_on("B")));
+                std::thread::sleep(Duration::from_millis(100));
+                let p = lab.packets();
+                let b_ip: IpAddr = IP_B.parse().expect("ip");
+                let first_b = adverts(&p)
+                    .iter()
+                    .find(|a| a.1 == b_ip && a.0 > t_kill)
+                    .map(|a| a.0)
+                    .expect("B advert");
+                mdown.push(takeover(&p, IP_A, IP_B, t_kill).expect("takeover"));
+                from_kill.push(first_b - t_kill);
+                lab.start("A", Impl::Keepalived, &c("MASTER", 150));
+            }
+            let (lo, hi) = (
+                mdown.iter().copied().fold(f64::MAX, f64::min),
+                mdown.iter().copied().fold(0.0, f64::max),
+            );
+            eprintln!(
+                "BENCH advert {adv}s backup {backup:?} n={n}: last advert -> MASTER median {:.1} ms (min {:.1} max {:.1}); kill -> MASTER median {:.1} ms; RFC {:.1} ms",
+                median(&mut mdown) * 1e3,
+                lo * 1e3,
+                hi * 1e3,
+                median(&mut from_kill) * 1e3,
+                (3.0 * advf + advf * skew(100)) * 1e3
+            );
+        }
+    }
+}

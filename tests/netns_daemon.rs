@@ -217,3 +217,47 @@ fn dont_release_vrrp_keeps_the_vip() {
         "detail line without -D:\n{log}"
     );
 }
+
+#[test]
+fn no_address_is_fault_until_one_appears() {
+    if !root() {
+        return;
+    }
+    let env = Env::new("a");
+    sh(&["ip", "-n", &env.ns, "addr", "flush", "dev", "vd0"]);
+    let log = std::fs::File::create(env.dir.join("log")).expect("log");
+    let mut child = env
+        .cmd(&["-n"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start");
+    let read = || std::fs::read_to_string(env.dir.join("log")).unwrap_or_default();
+    let faulted = wait_until(Duration::from_secs(3), || {
+        read().contains("(VI_1) entering FAULT state (no IPv4 address for interface)")
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let vip_without_address = env.vip();
+    sh(&[
+        "ip",
+        "-n",
+        &env.ns,
+        "addr",
+        "add",
+        "10.97.0.1/24",
+        "dev",
+        "vd0",
+    ]);
+    let master = wait_until(Duration::from_secs(6), || env.vip());
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let log = read();
+    assert!(faulted, "{log}");
+    assert!(!vip_without_address, "MASTER without an address:\n{log}");
+    assert!(log.contains("(VI_1) Entering FAULT STATE (init)"), "{log}");
+    assert!(
+        master,
+        "did not leave FAULT once the address appeared:\n{log}"
+    );
+}

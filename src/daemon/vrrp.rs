@@ -184,6 +184,8 @@ struct Driver {
     /// Packets dropped by the wire checks, by keepalived's counter name (or "other").
     rx_errors: BTreeMap<&'static str, u64>,
     unknown_vrid: u64,
+    /// Instances held in FAULT for want of a source address.
+    no_addr: Vec<bool>,
 }
 
 fn lines(d: &Driver, text: &str, detail: bool) {
@@ -219,6 +221,7 @@ async fn run(
         ip_id: 0,
         rx_errors: BTreeMap::new(),
         unknown_vrid: 0,
+        no_addr: Vec::new(),
     };
     let timer = crate::sys::timer::Timer::new()?;
     let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<Rx>();
@@ -255,6 +258,8 @@ async fn run(
             );
         }
     }
+    d.no_addr = vec![false; d.vrrp.routers().len()];
+    d.sync_addr_faults();
     info!("Startup complete");
     d.vrrp.start(now);
     d.drain().await;
@@ -468,6 +473,38 @@ impl Driver {
         info!("Registering gratuitous ARP shared channel");
     }
 
+    /// keepalived puts an instance with no address of its family on its interface (and no
+    /// configured source) in FAULT, and lets it out when one appears.
+    fn sync_addr_faults(&mut self) {
+        let now = clock::now();
+        for id in 0..self.no_addr.len() {
+            let Some(i) = self.inst_iface[id] else {
+                continue;
+            };
+            let c = self.vrrp.router(id).config();
+            let (has, v) = match c.family {
+                Family::Ipv4 => (c.source_addr.is_some() || self.ifaces[i].v4.is_some(), 4),
+                Family::Ipv6 => (c.source_addr.is_some() || self.ifaces[i].v6ll.is_some(), 6),
+            };
+            if has != self.no_addr[id] {
+                continue;
+            }
+            self.no_addr[id] = !has;
+            let name = c.name.clone();
+            if !has {
+                info!("({name}) entering FAULT state (no IPv{v} address for interface)");
+            }
+            self.vrrp.handle(
+                now,
+                id,
+                Event::Fault {
+                    active: !has,
+                    cause: FaultCause::Other(format!("no IPv{v} address")),
+                },
+            );
+        }
+    }
+
     fn on_script(&mut self, name: &str, outcome: ScriptOutcome, note: Option<String>) {
         let (tr, evs) = self.tracking.script_result(name, outcome);
         if let Some(t) = tr {
@@ -604,6 +641,7 @@ impl Driver {
             NetEvent::AddrAdded { index, .. } | NetEvent::AddrRemoved { index, .. } => {
                 if let Some(i) = self.ifaces.iter().position(|f| f.index == index) {
                     self.refresh_addrs(i).await;
+                    self.sync_addr_faults();
                 }
             }
         }
@@ -614,6 +652,7 @@ impl Driver {
         info!("Netlink reports {name} {}", if up { "up" } else { "down" });
         if up {
             self.refresh_addrs(i).await;
+            self.sync_addr_faults();
         }
         let now = clock::now();
         for id in 0..self.vrrp.routers().len() {

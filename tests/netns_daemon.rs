@@ -261,3 +261,35 @@ fn no_address_is_fault_until_one_appears() {
         "did not leave FAULT once the address appeared:\n{log}"
     );
 }
+
+#[test]
+fn tells_systemd_ready_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    if !root() {
+        return;
+    }
+    let env = Env::new("s");
+    let sock_path = env.dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut child = env
+        .cmd(&["-n"])
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut buf = [0u8; 256];
+    let first = sock
+        .recv(&mut buf)
+        .map(|n| String::from_utf8_lossy(&buf[..n]).into_owned());
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let second = sock
+        .recv(&mut buf)
+        .map(|n| String::from_utf8_lossy(&buf[..n]).into_owned());
+    let _ = child.wait();
+    assert_eq!(first.ok().as_deref(), Some("READY=1\n"));
+    assert_eq!(second.ok().as_deref(), Some("STOPPING=1\n"));
+}

@@ -228,6 +228,11 @@ pub fn run(settings: Settings) -> u8 {
         }
     }
     start_checkers(&model, &settings);
+    // Debian's unit is Type=notify with --dont-fork: tell systemd we are up (a no-op without
+    // NOTIFY_SOCKET).
+    if settings.dont_fork {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    }
 
     let timeout = libc::timespec {
         tv_sec: 0,
@@ -250,6 +255,9 @@ pub fn run(settings: Settings) -> u8 {
                 }
             }
         }
+    }
+    if settings.dont_fork {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     }
     if let Some(c) = ctl {
         c.stop();

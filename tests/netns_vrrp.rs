@@ -1031,6 +1031,8 @@ fn hostile_packets_are_counted_and_dropped() {
         "{a}"
     );
     assert!(a.contains("IPv4 VRRP packet too short - 26 bytes"), "{a}");
+    // Each cause was sent 3 times within a second: logged once (rate limit).
+    assert_eq!(a.matches("invalid TTL/HL").count(), 1, "{a}");
     // still alive and answering
     assert!(
         lab.proc("A").child.try_wait().is_ok_and(|s| s.is_none()),

@@ -186,6 +186,7 @@ struct Driver {
     unknown_vrid: u64,
     /// Instances held in FAULT for want of a source address.
     no_addr: Vec<bool>,
+    last_log: BTreeMap<(InstanceId, &'static str), std::time::Instant>,
 }
 
 fn lines(d: &Driver, text: &str, detail: bool) {
@@ -222,6 +223,7 @@ async fn run(
         rx_errors: BTreeMap::new(),
         unknown_vrid: 0,
         no_addr: Vec::new(),
+        last_log: BTreeMap::new(),
     };
     let timer = crate::sys::timer::Timer::new()?;
     let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<Rx>();
@@ -521,9 +523,19 @@ impl Driver {
         }
     }
 
-    fn count(&mut self, e: &wv::Error) {
+    /// Counts a rejected packet; says whether to log it (keepalived rate-limits these lines:
+    /// here one per instance and cause per second, so a flood cannot flood the log).
+    fn count(&mut self, id: InstanceId, e: &wv::Error) -> bool {
         let k = e.counter().map_or("other", |c| c.name());
         *self.rx_errors.entry(k).or_default() += 1;
+        let now = clock::now();
+        match self.last_log.get(&(id, k)) {
+            Some(t) if now.duration_since(*t) < std::time::Duration::from_secs(1) => false,
+            _ => {
+                self.last_log.insert((id, k), now);
+                true
+            }
+        }
     }
 
     fn on_packet(&mut self, p: Rx) {
@@ -585,7 +597,9 @@ impl Driver {
                 );
             }
             Err(rej) => {
-                self.count(&rej.error);
+                if !self.count(id, &rej.error) {
+                    return;
+                }
                 // keepalived's wording: lengths include the IPv4 header, the checksum line
                 // has no values, and a truncated packet is not charged to an instance.
                 let ihl = if p.v6 {

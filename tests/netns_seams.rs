@@ -201,6 +201,14 @@ fn script_results_and_notify_sink() {
             && !vip_on("vdsmB")),
         "ours never MASTER"
     );
+    let st = ctl.status().expect("status");
+    assert_eq!(st.instances.len(), 1);
+    assert_eq!(st.instances[0].state, State::Master);
+    assert_eq!(st.instances[0].effective_priority, 150);
+    assert!(
+        st.instances[0].stats.advert_sent >= 1 && st.instances[0].stats.become_master == 1,
+        "{st:?}"
+    );
     // Failing: 150 - 60 = 90 < 100, keepalived preempts.
     assert!(ctl.script_result(
         "chk",
@@ -211,6 +219,15 @@ fn script_results_and_notify_sink() {
         wait_until(Duration::from_secs(8), || vip_on("vdsmB")
             && !vip_on("vdsmA")),
         "VIP did not move to the peer"
+    );
+    let st = ctl.status().expect("status");
+    assert_eq!(
+        (st.instances[0].state, st.instances[0].effective_priority),
+        (State::Backup, 90)
+    );
+    assert_eq!(
+        st.instances[0].master_addr,
+        Some("10.98.0.2".parse().expect("ip"))
     );
     // Recovered: back to 150, ours preempts back.
     assert!(ctl.script_result("chk", ScriptOutcome::Success, None));

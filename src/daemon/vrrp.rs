@@ -33,7 +33,7 @@ use crate::vrrp::from_model::VrrpConfig;
 use crate::vrrp::track::ScriptOutcome;
 use crate::vrrp::{
     Action, Destination, Event, Family, FaultCause, InstanceConfig, InstanceId, Notify, Output,
-    Source, VirtualAddress, Vrrp,
+    Source, State, Stats, VirtualAddress, Vrrp,
 };
 use crate::wire::vrrp::{self as wv, ChecksumMode, Endpoints, RxOptions};
 use crate::wire::{arp, nd};
@@ -55,8 +55,29 @@ pub fn log_notify_sink() -> NotifySink {
     })
 }
 
-/// Messages to the VRRP thread.
+/// One instance as the driver sees it (for dumps, stats and tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub state: State,
+    pub effective_priority: u8,
+    pub master_addr: Option<IpAddr>,
+    pub stats: Stats,
+}
+
+/// The VRRP thread's state, answered to [`Control::Status`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    pub instances: Vec<InstanceStatus>,
+    /// Packets rejected by the wire checks, by keepalived's counter name ("other" for those
+    /// keepalived does not count).
+    pub wire_errors: BTreeMap<&'static str, u64>,
+    /// Adverts for a VRID no instance on that interface has.
+    pub unknown_vrid: u64,
+}
+
+/// Messages to the VRRP thread.
+#[derive(Debug, Clone)]
 pub enum Control {
     /// Shut down: priority-0 adverts, VIPs released (unless `dont_release_vrrp`), STOP notifies.
     Stop,
@@ -67,6 +88,8 @@ pub enum Control {
         outcome: ScriptOutcome,
         note: Option<String>,
     },
+    /// Reply with a [`Status`] snapshot (SIGUSR1/SIGUSR2 dumps, tests).
+    Status(std::sync::mpsc::Sender<Status>),
 }
 
 /// The sending side of the VRRP thread's control channel. Cheap to clone, usable from any
@@ -81,6 +104,15 @@ impl ControlHandle {
     pub fn stop(&self) -> bool {
         self.send(Control::Stop)
     }
+    /// Asks the VRRP thread for a snapshot; `None` if it does not answer within 2 s.
+    pub fn status(&self) -> Option<Status> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if !self.send(Control::Status(tx)) {
+            return None;
+        }
+        rx.recv_timeout(std::time::Duration::from_secs(2)).ok()
+    }
+
     /// Feeds one `vrrp_script` result (by script name).
     pub fn script_result(&self, name: &str, outcome: ScriptOutcome, note: Option<String>) -> bool {
         self.send(Control::Script {
@@ -289,6 +321,9 @@ async fn run(
             c = ctl.recv() => match c {
                 None | Some(Control::Stop) => break,
                 Some(Control::Script { name, outcome, note }) => d.on_script(&name, outcome, note),
+                Some(Control::Status(reply)) => {
+                    let _ = reply.send(d.status());
+                }
             },
             () = sleep => d.vrrp.handle_timeout(clock::now()),
             Some(p) = rx_rx.recv() => d.on_packet(p),
@@ -473,6 +508,25 @@ impl Driver {
             Err(e) => warn!("Cannot open the gratuitous ARP socket: {e}"),
         }
         info!("Registering gratuitous ARP shared channel");
+    }
+
+    fn status(&self) -> Status {
+        Status {
+            instances: self
+                .vrrp
+                .routers()
+                .iter()
+                .map(|r| InstanceStatus {
+                    name: r.name().to_string(),
+                    state: r.state(),
+                    effective_priority: r.effective_priority(),
+                    master_addr: r.master_addr(),
+                    stats: r.stats().clone(),
+                })
+                .collect(),
+            wire_errors: self.rx_errors.clone(),
+            unknown_vrid: self.unknown_vrid,
+        }
     }
 
     /// keepalived puts an instance with no address of its family on its interface (and no

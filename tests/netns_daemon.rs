@@ -293,3 +293,46 @@ fn tells_systemd_ready_and_stopping() {
     assert_eq!(first.ok().as_deref(), Some("READY=1\n"));
     assert_eq!(second.ok().as_deref(), Some("STOPPING=1\n"));
 }
+
+#[test]
+fn track_interface_down_is_fault() {
+    if !root() {
+        return;
+    }
+    let env = Env::new("t");
+    sh(&[
+        "ip", "-n", &env.ns, "link", "add", "vd2", "type", "veth", "peer", "name", "vd3",
+    ]);
+    sh(&["ip", "-n", &env.ns, "link", "set", "vd2", "up"]);
+    sh(&["ip", "-n", &env.ns, "link", "set", "vd3", "up"]);
+    std::fs::write(
+        env.dir.join("k.conf"),
+        format!(
+            "vrrp_instance VI_1 {{\n state MASTER\n interface vd0\n virtual_router_id 9\n priority 150\n advert_int 1\n virtual_ipaddress {{\n  {VIP}/24\n }}\n track_interface {{\n  vd2\n }}\n}}\n"
+        ),
+    )
+    .expect("conf");
+    let log = std::fs::File::create(env.dir.join("log")).expect("log");
+    let mut child = env
+        .cmd(&["-n"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start");
+    let read = || std::fs::read_to_string(env.dir.join("log")).unwrap_or_default();
+    let master = wait_until(Duration::from_secs(6), || env.vip());
+    sh(&["ip", "-n", &env.ns, "link", "set", "vd2", "down"]);
+    let fault = wait_until(Duration::from_secs(3), || {
+        read().contains("(VI_1) Entering FAULT STATE") && !env.vip()
+    });
+    sh(&["ip", "-n", &env.ns, "link", "set", "vd2", "up"]);
+    let back = wait_until(Duration::from_secs(6), || env.vip());
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let log = read();
+    assert!(master, "{log}");
+    assert!(fault, "tracked interface down did not give FAULT:\n{log}");
+    assert!(log.contains("Netlink reports vd2 down"), "{log}");
+    assert!(back, "did not recover:\n{log}");
+}

@@ -283,7 +283,7 @@ impl Lab {
             ])
             .args(["--time-stamp-precision=nano", "-s", "256", "-w"])
             .arg(&self.pcap)
-            .arg("arp or ip proto 112 or icmp or ip6 proto 112")
+            .arg("arp or ip proto 112 or icmp or ip6 proto 112 or icmp6")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&err).expect("tcpdump log"))
             .spawn()
@@ -485,6 +485,11 @@ enum Pkt {
         sender_ip: Ipv4Addr,
         target_ip: Ipv4Addr,
     },
+    /// An ICMPv6 neighbour advertisement.
+    Na {
+        eth_src: [u8; 6],
+        target: std::net::Ipv6Addr,
+    },
 }
 
 fn parse_pcap(b: &[u8]) -> Vec<Pkt> {
@@ -525,6 +530,13 @@ fn parse_pcap(b: &[u8]) -> Vec<Pkt> {
                     prio: f[v + 2],
                 });
             }
+        } else if et == 0x86dd && f.len() >= 14 + 40 + 24 && f[14 + 6] == 58 && f[54] == 136 {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&f[62..78]);
+            out.push(Pkt::Na {
+                eth_src: mac(6),
+                target: std::net::Ipv6Addr::from(a),
+            });
         } else if et == 0x86dd && f.len() >= 14 + 40 + 8 && f[14 + 6] == 112 {
             let mut a = [0u8; 16];
             a.copy_from_slice(&f[22..38]);
@@ -1098,6 +1110,20 @@ fn ipv6_vrrpv3_interop() {
             .status()
             .is_ok_and(|s| s.success())),
         "client cannot ping the IPv6 VIP"
+    );
+    // ours announced the VIP with unsolicited neighbour advertisements from its MAC
+    let vip6: std::net::Ipv6Addr = VIP6.parse().expect("vip6");
+    let mac_a = lab.mac("A");
+    let nas = lab
+        .packets()
+        .iter()
+        .filter(
+            |p| matches!(p, Pkt::Na { eth_src, target } if *eth_src == mac_a && *target == vip6),
+        )
+        .count();
+    assert!(
+        nas >= 5,
+        "expected a burst of unsolicited NAs from A, saw {nas}"
     );
     let (ll_a, ll_b) = (lab.link_local("A"), lab.link_local("B"));
     let t_kill = now_epoch();

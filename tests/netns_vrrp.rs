@@ -142,14 +142,15 @@ struct Conf<'a> {
     unicast: Option<(&'a str, &'a str)>,
     /// IPv6 VIP (VRRPv3 over IPv6) instead of the IPv4 one.
     vip6: bool,
+    /// Extra global_defs lines.
+    globals: &'a str,
 }
 
 impl Conf<'_> {
     fn text(&self) -> String {
         let mut s = String::new();
-        if self.v3 {
-            s.push_str("global_defs {\n    vrrp_version 3\n}\n");
-        }
+        let v3 = if self.v3 { "    vrrp_version 3\n" } else { "" };
+        s.push_str(&format!("global_defs {{\n{v3}{}\n}}\n", self.globals));
         s.push_str(&format!(
             "vrrp_instance VI_1 {{\n    state {}\n    interface vd0\n    virtual_router_id 51\n    priority {}\n    advert_int {}\n",
             self.state, self.prio, self.advert
@@ -626,6 +627,7 @@ fn conf(state: &str, prio: u8) -> Conf<'static> {
         v3: false,
         unicast: None,
         vip6: false,
+        globals: "",
     }
 }
 
@@ -638,8 +640,15 @@ fn failover_scenario(tag: &str, a_imp: Impl, b_imp: Impl) -> Option<(f64, f64)> 
     }
     let mut lab = Lab::new(tag);
     lab.capture();
-    lab.start("B", b_imp, &conf("BACKUP", 100));
+    // The master first: started together, a slow start under load could let B win
+    // the first election (keepalived does the same); not what these tests are about.
     lab.start("A", a_imp, &conf("MASTER", 150));
+    assert!(
+        wait_until(CONVERGE, || lab.vip_on("A") || lab.vip6_on("A")),
+        "A:\n{}",
+        lab.log("A")
+    );
+    lab.start("B", b_imp, &conf("BACKUP", 100));
     assert!(
         lab.converged("A", "B", CONVERGE),
         "A never became the only MASTER\nA:\n{}\nB:\n{}",
@@ -696,7 +705,13 @@ fn failover_scenario(tag: &str, a_imp: Impl, b_imp: Impl) -> Option<(f64, f64)> 
         dt * 1e3,
         bound * 1e3
     );
-    assert!(dt <= bound + 0.020, "takeover {dt} s > {bound} s + 20 ms");
+    // Ours is held to the protocol bound + 20 ms. keepalived is the oracle, not the subject:
+    // on a loaded machine it has been seen 20 ms late, so it only has to be in the right place.
+    let slack = if b_imp == Impl::Ours { 0.020 } else { 0.100 };
+    assert!(
+        dt <= bound + slack,
+        "takeover {dt} s > {bound} s + {slack} s"
+    );
     assert!(
         dt >= bound - 0.010,
         "takeover {dt} s earlier than the master-down interval {bound}"
@@ -756,7 +771,7 @@ fn failover_scenario(tag: &str, a_imp: Impl, b_imp: Impl) -> Option<(f64, f64)> 
         skew(100) * 1e3
     );
     assert!(
-        dz <= skew(100) + 0.020 && dz >= skew(100) - 0.010,
+        dz <= skew(100) + slack && dz >= skew(100) - 0.010,
         "handover {dz} s, skew {}",
         skew(100)
     );
@@ -784,8 +799,15 @@ fn interface_down_gives_fault() {
         return;
     }
     let mut lab = Lab::new("if");
-    lab.start("B", Impl::Keepalived, &conf("BACKUP", 100));
+    // The master first: started together, a slow start under load could let B win
+    // the first election (keepalived does the same); not what these tests are about.
     lab.start("A", Impl::Ours, &conf("MASTER", 150));
+    assert!(
+        wait_until(CONVERGE, || lab.vip_on("A") || lab.vip6_on("A")),
+        "A:\n{}",
+        lab.log("A")
+    );
+    lab.start("B", Impl::Keepalived, &conf("BACKUP", 100));
     assert!(lab.converged("A", "B", CONVERGE));
     let a = lab.ns("A");
     sh(&["ip", "-n", &a, "link", "set", "vd0", "down"]);
@@ -822,8 +844,15 @@ fn unicast_peers() {
     b.unicast = Some((IP_B, IP_A));
     let mut a = conf("MASTER", 150);
     a.unicast = Some((IP_A, IP_B));
-    lab.start("B", Impl::Keepalived, &b);
+    // The master first: started together, a slow start under load could let B win
+    // the first election (keepalived does the same); not what these tests are about.
     lab.start("A", Impl::Ours, &a);
+    assert!(
+        wait_until(CONVERGE, || lab.vip_on("A") || lab.vip6_on("A")),
+        "A:\n{}",
+        lab.log("A")
+    );
+    lab.start("B", Impl::Keepalived, &b);
     assert!(
         lab.converged("A", "B", CONVERGE),
         "A:\n{}\nB:\n{}",
@@ -866,6 +895,7 @@ fn vrrpv3_fast_adverts() {
         v3: true,
         unicast: None,
         vip6: false,
+        globals: "",
     };
     // keepalived master, ours backup: ours measures the takeover. The master starts first:
     // at 0.1 s adverts the skew difference (20 ms) no longer covers a start-up gap.
@@ -969,8 +999,15 @@ fn hostile_packets_are_counted_and_dropped() {
         return;
     }
     let mut lab = Lab::new("ho");
-    lab.start("B", Impl::Keepalived, &conf("BACKUP", 100));
+    // The master first: started together, a slow start under load could let B win
+    // the first election (keepalived does the same); not what these tests are about.
     lab.start("A", Impl::Ours, &conf("MASTER", 150));
+    assert!(
+        wait_until(CONVERGE, || lab.vip_on("A") || lab.vip6_on("A")),
+        "A:\n{}",
+        lab.log("A")
+    );
+    lab.start("B", Impl::Keepalived, &conf("BACKUP", 100));
     assert!(lab.converged("A", "B", CONVERGE));
     std::thread::sleep(Duration::from_millis(500));
     let (a0, b0) = (lab.log("A").len(), lab.log("B").len());
@@ -1067,6 +1104,7 @@ fn ipv6_vrrpv3_interop() {
         v3: false,
         unicast: None,
         vip6: true,
+        globals: "",
     };
     sh(&[
         "ip",
@@ -1078,8 +1116,15 @@ fn ipv6_vrrpv3_interop() {
         "dev",
         "vd0",
     ]);
-    lab.start("B", Impl::Keepalived, &c("BACKUP", 100));
+    // The master first: started together, a slow start under load could let B win
+    // the first election (keepalived does the same); not what these tests are about.
     lab.start("A", Impl::Ours, &c("MASTER", 150));
+    assert!(
+        wait_until(CONVERGE, || lab.vip_on("A") || lab.vip6_on("A")),
+        "A:\n{}",
+        lab.log("A")
+    );
+    lab.start("B", Impl::Keepalived, &c("BACKUP", 100));
     assert!(
         wait_until(CONVERGE, || lab.vip6_on("A") && !lab.vip6_on("B")),
         "A:\n{}\nB:\n{}",
@@ -1195,6 +1240,7 @@ fn bench_takeover() {
                 v3,
                 unicast: None,
                 vip6: false,
+                globals: "",
             };
             lab.start("A", Impl::Keepalived, &c("MASTER", 150));
             assert!(wait_until(CONVERGE, || lab.vip_on("A")));
@@ -1231,5 +1277,36 @@ fn bench_takeover() {
                 (3.0 * advf + advf * skew(100)) * 1e3
             );
         }
+    }
+}
+
+#[test]
+fn garp_interval_spaces_the_burst() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("gi");
+    lab.capture();
+    let mut c = conf("MASTER", 150);
+    c.globals = "    vrrp_garp_interval 0.1\n    vrrp_garp_master_delay 0";
+    lab.start("A", Impl::Ours, &c);
+    assert!(wait_until(CONVERGE, || lab.vip_on("A")), "{}", lab.log("A"));
+    std::thread::sleep(Duration::from_millis(700));
+    let vip: Ipv4Addr = VIP.parse().expect("vip");
+    let times: Vec<f64> = lab
+        .packets()
+        .iter()
+        .filter_map(|p| match p {
+            Pkt::Arp { t, sender_ip, .. } if *sender_ip == vip => Some(*t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(times.len(), 5, "{times:?}");
+    for w in times.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(
+            (0.095..0.130).contains(&gap),
+            "GARP gap {gap} s, want 0.1 s: {times:?}"
+        );
     }
 }

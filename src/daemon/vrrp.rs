@@ -131,6 +131,10 @@ pub struct DriverConfig {
     pub dont_release_vrrp: bool,
     /// `-D`: print keepalived's detail lines.
     pub log_detail: bool,
+    /// `vrrp_garp_interval` / `vrrp_gna_interval`: spacing of gratuitous ARPs / NAs on an
+    /// interface (0: back to back).
+    pub garp_interval: std::time::Duration,
+    pub gna_interval: std::time::Duration,
 }
 
 impl DriverConfig {
@@ -155,6 +159,8 @@ impl DriverConfig {
                 tracking,
                 dont_release_vrrp,
                 log_detail,
+                garp_interval: cfg.global.vrrp_garp_interval,
+                gna_interval: cfg.global.vrrp_gna_interval,
             },
             warnings,
         )
@@ -219,6 +225,12 @@ struct Driver {
     /// Instances held in FAULT for want of a source address.
     no_addr: Vec<bool>,
     last_log: BTreeMap<(InstanceId, &'static str), std::time::Instant>,
+    garp_interval: std::time::Duration,
+    gna_interval: std::time::Duration,
+    /// GARP/NA frames waiting for their slot, in time order: (when, ifindex, frame, log).
+    link_queue: std::collections::VecDeque<(std::time::Instant, u32, Vec<u8>, String)>,
+    /// Next free slot per (interface index, is IPv6).
+    next_slot: BTreeMap<(u32, bool), std::time::Instant>,
 }
 
 fn lines(d: &Driver, text: &str, detail: bool) {
@@ -256,6 +268,10 @@ async fn run(
         unknown_vrid: 0,
         no_addr: Vec::new(),
         last_log: BTreeMap::new(),
+        garp_interval: cfg.garp_interval,
+        gna_interval: cfg.gna_interval,
+        link_queue: std::collections::VecDeque::new(),
+        next_slot: BTreeMap::new(),
     };
     let timer = crate::sys::timer::Timer::new()?;
     let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<Rx>();
@@ -299,7 +315,10 @@ async fn run(
     d.drain().await;
 
     loop {
-        let deadline = d.vrrp.poll_timeout();
+        let deadline = match (d.vrrp.poll_timeout(), d.link_queue.front().map(|q| q.0)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let sleep = async {
             match deadline {
                 Some(t) => {
@@ -325,7 +344,11 @@ async fn run(
                     let _ = reply.send(d.status());
                 }
             },
-            () = sleep => d.vrrp.handle_timeout(clock::now()),
+            () = sleep => {
+                let now = clock::now();
+                d.vrrp.handle_timeout(now);
+                d.flush_link_queue(now);
+            }
             Some(p) = rx_rx.recv() => d.on_packet(p),
             ev = net => match ev {
                 Some(ev) => d.on_net(ev).await,
@@ -921,7 +944,7 @@ impl Driver {
     }
 
     fn send_link_updates(&mut self, id: InstanceId, addrs: &[VirtualAddress], repeat: u32) {
-        let Some(p) = &self.packet else { return };
+        let now = clock::now();
         for _ in 0..repeat {
             for a in addrs {
                 let Some(i) = self.addr_iface(id, a) else {
@@ -929,8 +952,12 @@ impl Driver {
                 };
                 let f = &self.ifaces[i];
                 let Some(mac) = f.mac else { continue };
-                let (frame, what): (Vec<u8>, &str) = match a.addr {
-                    IpAddr::V4(v4) => (arp::garp(mac, v4).to_vec(), "gratuitous ARP"),
+                let (frame, what, interval): (Vec<u8>, &str, _) = match a.addr {
+                    IpAddr::V4(v4) => (
+                        arp::garp(mac, v4).to_vec(),
+                        "gratuitous ARP",
+                        self.garp_interval,
+                    ),
                     IpAddr::V6(v6) => {
                         let fwd = std::fs::read_to_string(format!(
                             "/proc/sys/net/ipv6/conf/{}/forwarding",
@@ -940,14 +967,35 @@ impl Driver {
                         (
                             nd::unsolicited_na(mac, v6, fwd).to_vec(),
                             "unsolicited Neighbour Advert",
+                            self.gna_interval,
                         )
                     }
                 };
-                if self.log_detail {
-                    info!("Sending {what} on {} for {}", f.name, a.addr);
+                let line = format!("Sending {what} on {} for {}", f.name, a.addr);
+                let key = (f.index, a.addr.is_ipv6());
+                let slot = self.next_slot.get(&key).map_or(now, |t| (*t).max(now));
+                if !interval.is_zero() {
+                    self.next_slot.insert(key, slot + interval);
                 }
-                if let Err(e) = p.send(f.index, &frame) {
-                    debug!("{what} on {} for {} not sent: {e}", f.name, a.addr);
+                let at = self.link_queue.partition_point(|q| q.0 <= slot);
+                self.link_queue.insert(at, (slot, f.index, frame, line));
+            }
+        }
+        self.flush_link_queue(now);
+    }
+
+    /// Sends every queued GARP/NA whose slot has come.
+    fn flush_link_queue(&mut self, now: std::time::Instant) {
+        while self.link_queue.front().is_some_and(|q| q.0 <= now) {
+            let Some((_, index, frame, line)) = self.link_queue.pop_front() else {
+                break;
+            };
+            if self.log_detail {
+                info!("{line}");
+            }
+            if let Some(p) = &self.packet {
+                if let Err(e) = p.send(index, &frame) {
+                    debug!("{line}: not sent: {e}");
                 }
             }
         }

@@ -1,16 +1,285 @@
-//! The running daemon: supervisor, signals, reload diff, pid file, dumps, logging.
+//! The running daemon: supervisor, signals, pid files, logging, and the VRRP driver.
+//!
+//! One process (keepalived forks a VRRP and a checker child; we run each subsystem on its own
+//! thread instead). The main thread owns signals (blocked everywhere, taken with
+//! `sigtimedwait`), the pid files and the lifecycle log lines; VRRP runs on its own thread
+//! ([`vrrp::spawn`]).
+//!
+//! Seams the lead wires after merging (search for `SEAM`):
+//! * [`notify_sink`]: where `Action::Notify` goes (default: logged at DEBUG);
+//! * [`start_script_runner`]: gets the [`vrrp::ControlHandle`] to feed `vrrp_script` results;
+//! * [`start_checkers`]: the LVS/health-checker side (not started with `-P`).
 
+pub mod log;
+pub mod pidfile;
+pub mod track;
+pub mod vrrp;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+/// What keepalived logs at start and stop (the version we are compatible with).
+const KEEPALIVED_VERSION_STRING: &str = "Keepalived v2.2.7 (01/16,2022)";
 use crate::cli::Settings;
+use crate::config;
+use crate::model;
+
+/// SEAM (notify): the sink every VRRP notification goes to.
+pub fn notify_sink(_model: &model::Config) -> vrrp::NotifySink {
+    vrrp::log_notify_sink()
+}
+
+/// SEAM (vrrp_script): start running the configured `vrrp_script`s and feed each result with
+/// `ctl.script_result(name, outcome, note)`. Nothing runs them in this build.
+pub fn start_script_runner(model: &model::Config, _ctl: vrrp::ControlHandle) {
+    if !model.vrrp_scripts.is_empty() {
+        warn!(
+            "vrrp_script runner is not in this build: tracked scripts stay at their initial state"
+        );
+    }
+}
+
+/// SEAM (LVS): start the checker side when the config has virtual servers and `-P` was not
+/// given. Returns something to stop it with, once it exists.
+pub fn start_checkers(model: &model::Config, settings: &Settings) {
+    if settings.run_checkers && !model.virtual_servers.is_empty() {
+        warn!("virtual_server (LVS/health checking) is not in this build - ignoring");
+    }
+}
+
+fn quote_args() -> String {
+    std::env::args()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn uname() -> String {
+    // SAFETY: uname fills the struct we own.
+    unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut u) != 0 {
+            return String::new();
+        }
+        let f = |b: &[libc::c_char]| {
+            std::ffi::CStr::from_ptr(b.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        };
+        format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.version))
+    }
+}
+
+/// keepalived's `xdaemon()`: fork, the parent exits 0, the child leaves the session and the
+/// terminal.
+fn daemonize() -> std::io::Result<()> {
+    // SAFETY: called before any thread exists; fork/setsid/dup2 on descriptors we own.
+    unsafe {
+        match libc::fork() {
+            -1 => return Err(std::io::Error::last_os_error()),
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        libc::setsid();
+        let _ = libc::chdir(c"/".as_ptr());
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd >= 0 {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+            libc::dup2(fd, 2);
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn signal_set() -> libc::sigset_t {
+    // SAFETY: sigset manipulation on a local.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        for sig in [
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+        ] {
+            libc::sigaddset(&mut s, sig);
+        }
+        s
+    }
+}
+
+fn rusage_line() -> String {
+    // SAFETY: getrusage fills the structs we own.
+    let (s, c) = unsafe {
+        let mut s: libc::rusage = std::mem::zeroed();
+        let mut c: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut s);
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut c);
+        (s, c)
+    };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+    format!(
+        "Stopped - used (self/children) {:.6}/{:.6} user time, {:.6}/{:.6} system time",
+        t(s.ru_utime),
+        t(c.ru_utime),
+        t(s.ru_stime),
+        t(c.ru_stime)
+    )
+}
 
 /// Runs keepalived with these settings until it stops; returns the process exit status.
-///
-/// The VRRP and LVS drivers are not in this build yet, so this says so instead of pretending
-/// to protect anything.
-pub fn run(_settings: Settings) -> u8 {
-    eprintln!(
-        "keepalived-rs: the daemon (VRRP/IPVS) is not implemented yet in this build; \
-         use --check to validate a configuration"
-    );
-    1
+pub fn run(settings: Settings) -> u8 {
+    log::init(&log::LogSetup {
+        console: settings.log_console,
+        syslog: !settings.no_syslog,
+        facility: settings.log_facility.to_libc(),
+        ident: "Keepalived_vrrp".into(),
+        debug: settings.log_extra_detail,
+    });
+
+    // keepalived_running(): our main pid file, and the VRRP one when VRRP runs.
+    let mut pid_files: Vec<PathBuf> = vec![settings.pid_file.clone()];
+    if settings.run_vrrp {
+        pid_files.push(settings.vrrp_pid_file.clone());
+    }
+    for p in &pid_files {
+        match pidfile::check(p) {
+            pidfile::PidState::Running(_) => {
+                info!("daemon is already running");
+                return 0;
+            }
+            pidfile::PidState::Unreadable => {
+                info!("Error reading pid file {}", p.display());
+                info!("daemon is already running");
+                return 0;
+            }
+            pidfile::PidState::Zombie => info!("Remove a zombie pid file {}", p.display()),
+            pidfile::PidState::Absent => {}
+        }
+    }
+
+    if !settings.dont_fork {
+        if let Err(e) = daemonize() {
+            warn!("Unable to daemonize: {e}");
+            return 1;
+        }
+    }
+    // SAFETY: umask has no failure mode.
+    unsafe { libc::umask(settings.umask.unwrap_or(crate::cli::DEFAULT_UMASK) as libc::mode_t) };
+
+    info!("Starting {KEEPALIVED_VERSION_STRING}");
+    info!("Running on {}", uname());
+    info!("Command line: {}", quote_args());
+    if settings.log_detail {
+        info!("Opening file '{}'.", settings.config_file.display());
+    }
+    info!("Configuration file {}", settings.config_file.display());
+    let loaded = config::load(&settings.config_file, &settings.load_options());
+    let rendered = config::render::render(&loaded, config::render::Format::Keepalived, false);
+    for line in rendered.lines().filter(|l| !l.trim().is_empty()) {
+        info!("{line}");
+    }
+    let model = loaded.model;
+
+    // Signals are taken synchronously by this thread; every thread inherits the mask.
+    let set = signal_set();
+    // SAFETY: blocking signals in the calling thread before any other thread exists.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+
+    let pid = std::process::id();
+    let mut written: Vec<PathBuf> = Vec::new();
+    if let Err(e) = pidfile::write(&settings.pid_file, pid) {
+        warn!(
+            "Unable to write pid file {}: {e}",
+            settings.pid_file.display()
+        );
+    } else {
+        written.push(settings.pid_file.clone());
+    }
+
+    let run_vrrp =
+        settings.run_vrrp && (!model.vrrp_instances.is_empty() || settings.run_all_children);
+    let mut vrrp_thread = None;
+    let mut ctl = None;
+    if run_vrrp {
+        let (cfg, warnings) =
+            vrrp::DriverConfig::from_model(&model, settings.dont_release_vrrp, settings.log_detail);
+        for w in warnings {
+            info!("{w}");
+        }
+        match vrrp::spawn(cfg, notify_sink(&model)) {
+            Ok((h, c)) => {
+                if pidfile::write(&settings.vrrp_pid_file, pid).is_ok() {
+                    written.push(settings.vrrp_pid_file.clone());
+                }
+                info!("Starting VRRP child process, pid={pid}");
+                start_script_runner(&model, c.clone());
+                vrrp_thread = Some(h);
+                ctl = Some(c);
+            }
+            Err(e) => warn!("Unable to start the VRRP thread: {e}"),
+        }
+    }
+    start_checkers(&model, &settings);
+    // Debian's unit is Type=notify with --dont-fork: tell systemd we are up (a no-op without
+    // NOTIFY_SOCKET).
+    if settings.dont_fork {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    }
+
+    let timeout = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 200_000_000,
+    };
+    loop {
+        // SAFETY: sigtimedwait on a signal set we built; a null siginfo is allowed.
+        let sig = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &timeout) };
+        match sig {
+            libc::SIGTERM | libc::SIGINT => {
+                info!("Stopping");
+                break;
+            }
+            libc::SIGHUP => info!("Reloading is not implemented in this build - ignoring SIGHUP"),
+            libc::SIGUSR1 | libc::SIGUSR2 => {}
+            _ => {
+                if vrrp_thread.as_ref().is_some_and(|h| h.is_finished()) {
+                    warn!("VRRP child process({pid}) died: Exiting");
+                    break;
+                }
+            }
+        }
+    }
+    if settings.dont_fork {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    }
+    if let Some(c) = ctl {
+        c.stop();
+    }
+    let mut status = 0;
+    if let Some(h) = vrrp_thread {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                warn!("VRRP stopped with an error: {e}");
+                status = 1;
+            }
+            Err(_) => status = 1,
+        }
+    }
+    // Let the last adverts leave before the sockets close with the process.
+    std::thread::sleep(Duration::from_millis(10));
+    for p in &written {
+        pidfile::remove_if_ours(p, pid);
+    }
+    info!("{}", rusage_line());
+    info!("Stopped {KEEPALIVED_VERSION_STRING}");
+    status
 }
 pub mod lvs;

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod dump;
+pub mod from_model;
 pub mod group;
 pub mod router;
 pub mod sim;

@@ -32,15 +32,68 @@ pub fn run(
     settings: &crate::cli::Settings,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let opts = Options {
+    let (tx, rx) = watch::channel(StopMode::Running);
+    let mut stop = stop;
+    let rt = runtime()?;
+    rt.spawn(async move {
+        loop {
+            if *stop.borrow_and_update() {
+                let _ = tx.send(StopMode::Stop);
+                return;
+            }
+            if stop.changed().await.is_err() {
+                let _ = tx.send(StopMode::Stop);
+                return;
+            }
+        }
+    });
+    rt.block_on(drive_with(cfg, options(settings), BTreeSet::new(), rx))
+}
+
+/// How the driver is asked to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    Running,
+    /// Shut down: omega notifies, our services removed (unless `--dont-release-ipvs`).
+    Stop,
+    /// A reload: end without touching IPVS; the next driver adopts the table.
+    Handover,
+}
+
+/// [`run`] for a daemon that reloads: `adopt` are the services a previous driver programmed
+/// (those the new configuration no longer has are removed, the others are corrected in place
+/// by a delta, untouched ones keep their connections and counters), and `stop` can hand over
+/// to the next driver instead of releasing.
+pub fn run_reloadable(
+    cfg: Arc<Config>,
+    settings: &crate::cli::Settings,
+    adopt: BTreeSet<ServiceKey>,
+    stop: watch::Receiver<StopMode>,
+) -> anyhow::Result<()> {
+    runtime()?.block_on(drive_with(cfg, options(settings), adopt, stop))
+}
+
+/// The services a configuration makes ours (what a later driver adopts at reload).
+pub fn owned_services(cfg: &Config) -> BTreeSet<ServiceKey> {
+    desired::build(cfg)
+        .virtual_servers
+        .iter()
+        .flat_map(|v| v.keys.iter().copied())
+        .collect()
+}
+
+fn options(settings: &crate::cli::Settings) -> Options {
+    Options {
         release_on_stop: !settings.dont_release_ipvs,
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("ka-check")
         .enable_all()
-        .build()?;
-    rt.block_on(drive(cfg, opts, stop))
+        .build()
 }
 
 /// What the driver needs from the command line.
@@ -203,6 +256,26 @@ pub async fn drive(
     opts: Options,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    let (tx, rx) = watch::channel(StopMode::Running);
+    let bridge = async move {
+        loop {
+            if *stop.borrow_and_update() || stop.changed().await.is_err() {
+                let _ = tx.send(StopMode::Stop);
+                return;
+            }
+        }
+    };
+    let (r, ()) = tokio::join!(drive_with(cfg, opts, BTreeSet::new(), rx), bridge);
+    r
+}
+
+/// [`drive`] with services to adopt and a hand-over stop (see [`run_reloadable`]).
+pub async fn drive_with(
+    cfg: Arc<Config>,
+    opts: Options,
+    adopt: BTreeSet<ServiceKey>,
+    mut stop: watch::Receiver<StopMode>,
+) -> anyhow::Result<()> {
     let lvs_cfg = desired::build(&cfg);
     for w in startup_warnings(&cfg, &lvs_cfg) {
         tracing::warn!("{w}");
@@ -230,7 +303,7 @@ pub async fn drive(
     let desired = core.table();
     let owned: BTreeSet<ServiceKey> = desired.services.keys().copied().collect();
     let actual = tokio::task::block_in_place(|| client.table())?;
-    let ops = plan(&desired, &actual, &owned);
+    let ops = plan(&desired, &actual, &owned.union(&adopt).copied().collect());
     let failed = tokio::task::block_in_place(|| apply(&mut client, &ops));
     let mut shadow = if failed == 0 {
         desired
@@ -319,7 +392,11 @@ pub async fn drive(
         let deadline = core.poll_timeout();
         tokio::select! {
             r = stop.changed() => {
-                if r.is_err() || *stop.borrow() {
+                let mode = *stop.borrow();
+                if r.is_err() || mode != StopMode::Running {
+                    if mode == StopMode::Handover {
+                        return Ok(());
+                    }
                     break;
                 }
             }

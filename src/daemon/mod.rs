@@ -5,11 +5,12 @@
 //! `sigtimedwait`), the pid files and the lifecycle log lines; VRRP runs on its own thread
 //! ([`vrrp::spawn`]).
 //!
-//! Seams the lead wires after merging (search for `SEAM`):
-//! * [`notify_sink`]: where `Action::Notify` goes (default: logged at DEBUG);
-//! * [`start_script_runner`]: gets the [`vrrp::ControlHandle`] to feed `vrrp_script` results;
-//! * [`start_checkers`]: the LVS/health-checker side (not started with `-P`).
+//! Around the VRRP thread: [`auxiliary::Aux`] (notify scripts, FIFOs, SMTP alerts, the
+//! `vrrp_script` runner and the `track_file` watcher on a runtime of their own), and the
+//! checker side ([`lvs::run`] on its own thread, not with `-P`). SIGHUP reloads all of them
+//! ([`reload`]): a configuration with errors is refused and the running one kept.
 
+pub mod auxiliary;
 pub mod log;
 pub mod pidfile;
 pub mod track;
@@ -26,26 +27,114 @@ use crate::cli::Settings;
 use crate::config;
 use crate::model;
 
-/// SEAM (notify): the sink every VRRP notification goes to.
-pub fn notify_sink(_model: &model::Config) -> vrrp::NotifySink {
-    vrrp::log_notify_sink()
+/// The checker side (keepalived's `Keepalived_healthcheckers` child), on its own thread.
+struct Checkers {
+    stop: tokio::sync::watch::Sender<lvs::StopMode>,
+    thread: std::thread::JoinHandle<anyhow::Result<()>>,
 }
 
-/// SEAM (vrrp_script): start running the configured `vrrp_script`s and feed each result with
-/// `ctl.script_result(name, outcome, note)`. Nothing runs them in this build.
-pub fn start_script_runner(model: &model::Config, _ctl: vrrp::ControlHandle) {
-    if !model.vrrp_scripts.is_empty() {
-        warn!(
-            "vrrp_script runner is not in this build: tracked scripts stay at their initial state"
-        );
+/// Starts the checker side when the config has virtual servers and `-P` was not given;
+/// `adopt` are the services a previous configuration programmed (at reload).
+fn start_checkers(
+    model: &model::Config,
+    settings: &Settings,
+    adopt: std::collections::BTreeSet<crate::ipvs::ServiceKey>,
+) -> Option<Checkers> {
+    if !settings.run_checkers || model.virtual_servers.is_empty() {
+        return None;
+    }
+    let (stop, rx) = tokio::sync::watch::channel(lvs::StopMode::Running);
+    let cfg = std::sync::Arc::new(model.clone());
+    let settings = settings.clone();
+    match std::thread::Builder::new()
+        .name("checkers".into())
+        .spawn(move || lvs::run_reloadable(cfg, &settings, adopt, rx))
+    {
+        Ok(thread) => Some(Checkers { stop, thread }),
+        Err(e) => {
+            warn!("Unable to start the healthchecker thread: {e}");
+            None
+        }
     }
 }
 
-/// SEAM (LVS): start the checker side when the config has virtual servers and `-P` was not
-/// given. Returns something to stop it with, once it exists.
-pub fn start_checkers(model: &model::Config, settings: &Settings) {
-    if settings.run_checkers && !model.virtual_servers.is_empty() {
-        warn!("virtual_server (LVS/health checking) is not in this build - ignoring");
+impl Checkers {
+    fn end(self, mode: lvs::StopMode) {
+        let _ = self.stop.send(mode);
+        match self.thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!("Healthchecker stopped with an error: {e}"),
+            Err(_) => warn!("Healthchecker thread panicked"),
+        }
+    }
+}
+
+/// Whether a configuration loaded at reload may replace the running one: not when the load
+/// reports an error keepalived itself would only survive by dropping part of the config (an
+/// error, a fatal error or a parser abort). Warnings and script-security remarks pass.
+pub fn reload_refused(loaded: &config::Loaded) -> bool {
+    use config::diag::Severity;
+    loaded.diagnostics.iter().any(|d| {
+        matches!(
+            d.severity,
+            Severity::Error | Severity::Fatal | Severity::Abort
+        )
+    })
+}
+
+/// SIGHUP: load and validate the new configuration; refuse it (keeping the running one) on
+/// errors; otherwise apply it without a flap: VRRP through the driver's reload, the notifier,
+/// mailer and trackers rebuilt, IPVS handed over to a checker side on the new config that
+/// changes only what differs.
+fn reload(
+    settings: &Settings,
+    model: &mut model::Config,
+    ctl: Option<&vrrp::ControlHandle>,
+    aux: Option<&mut auxiliary::Aux>,
+    checkers: &mut Option<Checkers>,
+) {
+    info!("Reloading ...");
+    if settings.log_detail {
+        info!("Opening file '{}'.", settings.config_file.display());
+    }
+    info!("Configuration file {}", settings.config_file.display());
+    let loaded = config::load(&settings.config_file, &settings.load_options());
+    let rendered = config::render::render(&loaded, config::render::Format::Keepalived, false);
+    for line in rendered.lines().filter(|l| !l.trim().is_empty()) {
+        info!("{line}");
+    }
+    if reload_refused(&loaded) {
+        info!(
+            "New config failed validation - keeping the running configuration (fix {} and reload again)",
+            settings.config_file.display()
+        );
+        return;
+    }
+    if settings.dont_fork {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
+    }
+    let new = loaded.model;
+    if let (Some(ctl), Some(aux)) = (ctl, aux) {
+        aux.reload(model, &new);
+        let (cfg, warnings) =
+            vrrp::DriverConfig::from_model(&new, settings.dont_release_vrrp, settings.log_detail);
+        for w in warnings {
+            info!("{w}");
+        }
+        if !ctl.reload(cfg, Duration::from_secs(30)) {
+            warn!("VRRP did not confirm the reload");
+        }
+        aux.start_trackers(&new, ctl);
+    }
+    if let Some(c) = checkers.take() {
+        c.end(lvs::StopMode::Handover);
+        *checkers = start_checkers(&new, settings, lvs::owned_services(model));
+    } else {
+        *checkers = start_checkers(&new, settings, Default::default());
+    }
+    *model = new;
+    if settings.dont_fork {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     }
 }
 
@@ -186,7 +275,7 @@ pub fn run(settings: Settings) -> u8 {
     for line in rendered.lines().filter(|l| !l.trim().is_empty()) {
         info!("{line}");
     }
-    let model = loaded.model;
+    let mut model = loaded.model;
 
     // Signals are taken synchronously by this thread; every thread inherits the mask.
     let set = signal_set();
@@ -208,26 +297,39 @@ pub fn run(settings: Settings) -> u8 {
         settings.run_vrrp && (!model.vrrp_instances.is_empty() || settings.run_all_children);
     let mut vrrp_thread = None;
     let mut ctl = None;
+    let mut aux = None;
     if run_vrrp {
         let (cfg, warnings) =
             vrrp::DriverConfig::from_model(&model, settings.dont_release_vrrp, settings.log_detail);
         for w in warnings {
             info!("{w}");
         }
-        match vrrp::spawn(cfg, notify_sink(&model)) {
+        match auxiliary::Aux::start(&model) {
+            Ok(a) => aux = Some(a),
+            Err(e) => warn!("Unable to start the notifier runtime: {e}"),
+        }
+        let sink = aux
+            .as_ref()
+            .map_or_else(vrrp::log_notify_sink, auxiliary::Aux::sink);
+        match vrrp::spawn(cfg, sink) {
             Ok((h, c)) => {
                 if pidfile::write(&settings.vrrp_pid_file, pid).is_ok() {
                     written.push(settings.vrrp_pid_file.clone());
                 }
                 info!("Starting VRRP child process, pid={pid}");
-                start_script_runner(&model, c.clone());
+                if let Some(a) = &mut aux {
+                    a.start_trackers(&model, &c);
+                }
                 vrrp_thread = Some(h);
                 ctl = Some(c);
             }
             Err(e) => warn!("Unable to start the VRRP thread: {e}"),
         }
     }
-    start_checkers(&model, &settings);
+    let mut checkers = start_checkers(&model, &settings, Default::default());
+    if checkers.is_some() {
+        info!("Starting Healthcheck child process, pid={pid}");
+    }
     // Debian's unit is Type=notify with --dont-fork: tell systemd we are up (a no-op without
     // NOTIFY_SOCKET).
     if settings.dont_fork {
@@ -246,7 +348,15 @@ pub fn run(settings: Settings) -> u8 {
                 info!("Stopping");
                 break;
             }
-            libc::SIGHUP => info!("Reloading is not implemented in this build - ignoring SIGHUP"),
+            // A burst of SIGHUPs coalesces: those arriving during a reload stay one pending
+            // signal, taken by the next turn (one more reload, of the newest file).
+            libc::SIGHUP => reload(
+                &settings,
+                &mut model,
+                ctl.as_ref(),
+                aux.as_mut(),
+                &mut checkers,
+            ),
             libc::SIGUSR1 | libc::SIGUSR2 => {}
             _ => {
                 if vrrp_thread.as_ref().is_some_and(|h| h.is_finished()) {
@@ -272,6 +382,12 @@ pub fn run(settings: Settings) -> u8 {
             }
             Err(_) => status = 1,
         }
+    }
+    if let Some(a) = aux {
+        a.shutdown();
+    }
+    if let Some(c) = checkers {
+        c.end(lvs::StopMode::Stop);
     }
     // Let the last adverts leave before the sockets close with the process.
     std::thread::sleep(Duration::from_millis(10));

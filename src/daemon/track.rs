@@ -26,6 +26,8 @@ pub struct TrackLine {
 pub struct Tracking {
     scripts: BTreeMap<String, ScriptState>,
     interfaces: BTreeMap<String, bool>,
+    /// `track_file` values (0 until read, as keepalived starts).
+    files: BTreeMap<String, i64>,
     /// Per instance: base priority and its tracked objects.
     instances: Vec<(u8, Vec<TrackLine>)>,
     /// Per instance: the fault causes and priority last reported to the core.
@@ -61,7 +63,11 @@ impl Tracking {
                 let ifaces = mi
                     .track_interface
                     .iter()
-                    .chain(groups.flat_map(|g| g.track_interface.iter()));
+                    .chain(groups.clone().flat_map(|g| g.track_interface.iter()));
+                let files = mi
+                    .track_file
+                    .iter()
+                    .chain(groups.flat_map(|g| g.track_file.iter()));
                 for r in scripts {
                     let Some(s) = cfg.vrrp_scripts.iter().find(|s| s.name == r.name) else {
                         warnings.push(format!(
@@ -90,6 +96,26 @@ impl Tracking {
                         reverse: r.reverse,
                     });
                 }
+                for r in files {
+                    let Some(f) = cfg.track_files.iter().find(|f| f.name == r.name) else {
+                        warnings.push(format!(
+                            "({name}) track file {} not found, ignoring...",
+                            r.name
+                        ));
+                        continue;
+                    };
+                    let (weight, reverse) = match r.weight {
+                        Some(w) => (w, r.reverse),
+                        None => (f.weight, f.reverse),
+                    };
+                    t.files.entry(r.name.clone()).or_insert(0);
+                    lines.push(TrackLine {
+                        kind: TrackerKind::File,
+                        name: r.name.clone(),
+                        weight,
+                        reverse,
+                    });
+                }
             }
             t.instances.push((*base, lines));
             t.faults.push(BTreeSet::new());
@@ -101,6 +127,40 @@ impl Tracking {
     /// Interfaces some instance tracks.
     pub fn tracked_interfaces(&self) -> impl Iterator<Item = &str> {
         self.interfaces.keys().map(String::as_str)
+    }
+
+    /// `track_file` names some instance tracks.
+    pub fn tracked_files(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    /// After a reload: keep what was observed of the scripts, files and interfaces that still
+    /// exist (keepalived carries a script's result over a reload by name).
+    pub fn carry_from(&mut self, old: &Tracking) {
+        for (name, st) in &mut self.scripts {
+            if let Some(o) = old.scripts.get(name) {
+                *st = *o;
+            }
+        }
+        for (name, v) in &mut self.files {
+            if let Some(o) = old.files.get(name) {
+                *v = *o;
+            }
+        }
+        for (name, up) in &mut self.interfaces {
+            if let Some(o) = old.interfaces.get(name) {
+                *up = *o;
+            }
+        }
+    }
+
+    /// A tracked file now holds `value`.
+    pub fn file_value(&mut self, name: &str, value: i64) -> Vec<(InstanceId, Event)> {
+        match self.files.get_mut(name) {
+            Some(v) if *v != value => *v = value,
+            _ => return Vec::new(),
+        }
+        self.resync_using(TrackerKind::File, name)
     }
 
     /// Script names some instance tracks (for the runner: which scripts to run).
@@ -168,28 +228,33 @@ impl Tracking {
         let mut sum: i64 = 0;
         let mut causes = BTreeSet::new();
         for l in lines {
-            let health = match l.kind {
-                TrackerKind::Script => self
-                    .scripts
-                    .get(&l.name)
-                    .map_or(Health::Pending, ScriptState::health),
-                _ => match self.interfaces.get(&l.name) {
+            let observation = match l.kind {
+                TrackerKind::Script => Observation::Health(
+                    self.scripts
+                        .get(&l.name)
+                        .map_or(Health::Pending, ScriptState::health),
+                ),
+                TrackerKind::File => {
+                    Observation::Value(self.files.get(&l.name).copied().unwrap_or(0))
+                }
+                _ => Observation::Health(match self.interfaces.get(&l.name) {
                     Some(false) => Health::Down,
                     _ => Health::Up,
-                },
+                }),
             };
             let t = Tracker {
                 kind: l.kind,
                 name: l.name.clone(),
                 weight: l.weight,
                 reverse: l.reverse,
-                observation: Observation::Health(health),
+                observation,
             };
             match t.contribution() {
                 Contribution::Delta(d) => sum = sum.saturating_add(d),
                 Contribution::Fault | Contribution::Pending => {
                     causes.insert(match l.kind {
                         TrackerKind::Script => FaultCause::Script(l.name.clone()),
+                        TrackerKind::File => FaultCause::File(l.name.clone()),
                         _ => FaultCause::Interface(l.name.clone()),
                     });
                 }
@@ -335,5 +400,67 @@ mod tests {
         assert_eq!(tr, Some(ScriptTransition::TimedOut));
         assert_eq!(ev, vec![fault(true)]);
         assert!(t.script_result("nope", ScriptOutcome::Success).1.is_empty());
+    }
+
+    fn file_cfg(weight: i32, line_weight: Option<i32>) -> model::Config {
+        let mut i = model::VrrpInstance::new("VI_1".into());
+        i.track_file.push(model::TrackRef {
+            name: "tf".into(),
+            weight: line_weight,
+            reverse: false,
+        });
+        model::Config {
+            track_files: vec![model::TrackFile {
+                name: "tf".into(),
+                file: Some("/x".into()),
+                weight,
+                ..Default::default()
+            }],
+            vrrp_instances: vec![i],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn track_file_value_times_weight_moves_priority_and_faults() {
+        // keepalived: the instance line's weight wins over the file's; value x weight is added,
+        // <= -254 is FAULT.
+        let (mut t, w) = Tracking::new(&file_cfg(1, Some(-10)), &[("VI_1".into(), 100)]);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(t.sync_all().is_empty(), "value 0 at start: nothing");
+        assert_eq!(t.file_value("tf", 3), vec![(0, Event::PriorityChanged(70))]);
+        assert!(t.file_value("tf", 3).is_empty(), "unchanged value");
+        assert_eq!(
+            t.file_value("tf", 30),
+            vec![
+                (
+                    0,
+                    Event::Fault {
+                        active: true,
+                        cause: FaultCause::File("tf".into())
+                    }
+                ),
+                (0, Event::PriorityChanged(100))
+            ]
+        );
+        // the file's own weight when the line has none
+        let (mut t, _) = Tracking::new(&file_cfg(5, None), &[("VI_1".into(), 100)]);
+        assert_eq!(
+            t.file_value("tf", 2),
+            vec![(0, Event::PriorityChanged(110))]
+        );
+        assert!(t.file_value("nope", 2).is_empty());
+    }
+
+    #[test]
+    fn a_reload_keeps_script_and_file_observations_by_name() {
+        let mut c = cfg(-60);
+        c.vrrp_scripts[0].fall = 1;
+        let (mut old, _) = Tracking::new(&c, &[("VI_1".into(), 150)]);
+        old.script_result("chk", ScriptOutcome::Failure);
+        let (mut new, _) = Tracking::new(&c, &[("VI_1".into(), 150)]);
+        new.carry_from(&old);
+        assert_eq!(new.sync_all(), vec![(0, Event::PriorityChanged(90))]);
+        assert_eq!(new.script_health("chk"), old.script_health("chk"));
     }
 }

@@ -77,7 +77,7 @@ pub struct Status {
 }
 
 /// Messages to the VRRP thread.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Control {
     /// Shut down: priority-0 adverts, VIPs released (unless `dont_release_vrrp`), STOP notifies.
     Stop,
@@ -87,7 +87,15 @@ pub enum Control {
         name: String,
         outcome: ScriptOutcome,
         note: Option<String>,
+        /// The `VRRP_Script(..)` transition line was already logged (by the script runner):
+        /// the driver must not log it again.
+        logged: bool,
     },
+    /// A `track_file` now holds this value.
+    TrackFile { name: String, value: i64 },
+    /// SIGHUP: apply a new configuration without a flap ([`Vrrp::reload`]); the sender is told
+    /// when it is done.
+    Reload(Box<DriverConfig>, std::sync::mpsc::Sender<()>),
     /// Reply with a [`Status`] snapshot (SIGUSR1/SIGUSR2 dumps, tests).
     Status(std::sync::mpsc::Sender<Status>),
 }
@@ -119,11 +127,41 @@ impl ControlHandle {
             name: name.to_string(),
             outcome,
             note,
+            logged: false,
         })
+    }
+
+    /// Feeds one `vrrp_script` result whose transition line the caller already logged.
+    pub fn script_event(&self, name: &str, outcome: ScriptOutcome) -> bool {
+        self.send(Control::Script {
+            name: name.to_string(),
+            outcome,
+            note: None,
+            logged: true,
+        })
+    }
+
+    /// Feeds a `track_file`'s current value.
+    pub fn track_file(&self, name: &str, value: i64) -> bool {
+        self.send(Control::TrackFile {
+            name: name.to_string(),
+            value,
+        })
+    }
+
+    /// Applies a new configuration (SIGHUP) and waits for the VRRP thread to finish it (at
+    /// most `timeout`); false if the thread is gone or did not answer in time.
+    pub fn reload(&self, cfg: DriverConfig, timeout: std::time::Duration) -> bool {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if !self.send(Control::Reload(Box::new(cfg), tx)) {
+            return false;
+        }
+        rx.recv_timeout(timeout).is_ok()
     }
 }
 
 /// Everything the driver needs, resolved from the config model.
+#[derive(Debug)]
 pub struct DriverConfig {
     pub vrrp: VrrpConfig,
     pub tracking: Tracking,
@@ -231,6 +269,10 @@ struct Driver {
     link_queue: std::collections::VecDeque<(std::time::Instant, u32, Vec<u8>, String)>,
     /// Next free slot per (interface index, is IPv6).
     next_slot: BTreeMap<(u32, bool), std::time::Instant>,
+    /// Where the socket readers hand their packets.
+    rx_tx: mpsc::UnboundedSender<Rx>,
+    /// The reader task of each socket, by (interface, is IPv6).
+    readers: BTreeMap<(usize, bool), tokio::task::JoinHandle<()>>,
 }
 
 fn lines(d: &Driver, text: &str, detail: bool) {
@@ -245,6 +287,7 @@ async fn run(
     mut ctl: mpsc::UnboundedReceiver<Control>,
 ) -> io::Result<()> {
     let nl = Netlink::new()?;
+    let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<Rx>();
     let (vrrp, w) = Vrrp::new(cfg.vrrp.instances, cfg.vrrp.groups);
     for line in w {
         info!("{line}");
@@ -272,10 +315,11 @@ async fn run(
         gna_interval: cfg.gna_interval,
         link_queue: std::collections::VecDeque::new(),
         next_slot: BTreeMap::new(),
+        rx_tx,
+        readers: BTreeMap::new(),
     };
     let timer = crate::sys::timer::Timer::new()?;
-    let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<Rx>();
-    d.setup(&rx_tx).await;
+    d.setup().await;
     let mut monitor = match Monitor::new() {
         Ok(m) => Some(m),
         Err(e) => {
@@ -285,31 +329,7 @@ async fn run(
     };
     info!("Registering Kernel netlink reflector");
     let now = clock::now();
-    for (id, ev) in d.tracking.sync_all() {
-        d.vrrp.handle(now, id, ev);
-    }
-    for id in 0..d.vrrp.routers().len() {
-        let up = d.inst_iface[id].map(|i| d.ifaces[i].up);
-        if up != Some(true) {
-            let name = d
-                .vrrp
-                .router(id)
-                .config()
-                .interface
-                .clone()
-                .unwrap_or_default();
-            d.vrrp.handle(
-                now,
-                id,
-                Event::Fault {
-                    active: true,
-                    cause: FaultCause::Interface(name),
-                },
-            );
-        }
-    }
-    d.no_addr = vec![false; d.vrrp.routers().len()];
-    d.sync_addr_faults();
+    d.initial_faults(now);
     info!("Startup complete");
     d.vrrp.start(now);
     d.drain().await;
@@ -339,7 +359,15 @@ async fn run(
             biased;
             c = ctl.recv() => match c {
                 None | Some(Control::Stop) => break,
-                Some(Control::Script { name, outcome, note }) => d.on_script(&name, outcome, note),
+                Some(Control::Script { name, outcome, note, logged }) => {
+                    d.on_script(&name, outcome, note, logged)
+                }
+                Some(Control::TrackFile { name, value }) => d.on_track_file(&name, value),
+                Some(Control::Reload(cfg, done)) => {
+                    d.reload(*cfg).await;
+                    d.drain().await;
+                    let _ = done.send(());
+                }
                 Some(Control::Status(reply)) => {
                     let _ = reply.send(d.status());
                 }
@@ -404,7 +432,19 @@ impl Driver {
     }
 
     /// Resolves interfaces and opens the sockets of every instance.
-    async fn setup(&mut self, rx_tx: &mpsc::UnboundedSender<Rx>) {
+    async fn setup(&mut self) {
+        self.resolve_interfaces().await;
+        self.open_sockets();
+        match PacketSender::open() {
+            Ok(p) => self.packet = Some(p),
+            Err(e) => warn!("Cannot open the gratuitous ARP socket: {e}"),
+        }
+        info!("Registering gratuitous ARP shared channel");
+    }
+
+    /// Looks up every interface the instances and trackers name (once each), feeds the tracked
+    /// interfaces' states to the tracking, and maps each instance to its interface.
+    async fn resolve_interfaces(&mut self) {
         let mut names: Vec<String> = Vec::new();
         for r in self.vrrp.routers() {
             let c = r.config();
@@ -432,7 +472,7 @@ impl Driver {
             let i = self.iface_for(&n, info);
             self.refresh_addrs(i).await;
         }
-        // initial tracked interface states
+        // tracked interface states
         let tracked: Vec<String> = self
             .tracking
             .tracked_interfaces()
@@ -456,6 +496,11 @@ impl Driver {
                     .and_then(|n| self.by_name.get(n).copied())
             })
             .collect();
+    }
+
+    /// Opens the receive socket of every (interface, family) some instance uses and closes
+    /// those no instance uses any more (after a reload).
+    fn open_sockets(&mut self) {
         // Groups to join, per interface and family.
         let mut g4: BTreeMap<usize, Vec<Ipv4Addr>> = BTreeMap::new();
         let mut g6: BTreeMap<usize, Vec<Ipv6Addr>> = BTreeMap::new();
@@ -488,7 +533,41 @@ impl Driver {
                 }
             }
         }
+        let unused4: Vec<usize> = self
+            .sock4
+            .keys()
+            .filter(|i| !g4.contains_key(i))
+            .copied()
+            .collect();
+        let unused6: Vec<usize> = self
+            .sock6
+            .keys()
+            .filter(|i| !g6.contains_key(i))
+            .copied()
+            .collect();
+        for (i, v6) in unused4
+            .into_iter()
+            .map(|i| (i, false))
+            .chain(unused6.into_iter().map(|i| (i, true)))
+        {
+            if v6 {
+                self.sock6.remove(&i);
+            } else {
+                self.sock4.remove(&i);
+            }
+            if let Some(t) = self.readers.remove(&(i, v6)) {
+                t.abort();
+            }
+            debug!(
+                "VRRP IPv{} socket on {} closed",
+                if v6 { 6 } else { 4 },
+                self.ifaces[i].name
+            );
+        }
         for (i, groups) in g4 {
+            if self.sock4.contains_key(&i) {
+                continue;
+            }
             let (name, index) = (self.ifaces[i].name.clone(), self.ifaces[i].index);
             if index == 0 {
                 continue;
@@ -507,12 +586,16 @@ impl Driver {
                         true,
                     );
                     self.sock4.insert(i, fd.clone());
-                    spawn_reader(fd, i, false, rx_tx.clone());
+                    let t = spawn_reader(fd, i, false, self.rx_tx.clone());
+                    self.readers.insert((i, false), t);
                 }
                 Err(e) => warn!("Cannot open VRRP IPv4 socket on {name}: {e}"),
             }
         }
         for (i, groups) in g6 {
+            if self.sock6.contains_key(&i) {
+                continue;
+            }
             let (name, index) = (self.ifaces[i].name.clone(), self.ifaces[i].index);
             if index == 0 {
                 continue;
@@ -521,16 +604,114 @@ impl Driver {
                 Ok(fd) => {
                     let fd = Arc::new(fd);
                     self.sock6.insert(i, fd.clone());
-                    spawn_reader(fd, i, true, rx_tx.clone());
+                    let t = spawn_reader(fd, i, true, self.rx_tx.clone());
+                    self.readers.insert((i, true), t);
                 }
                 Err(e) => warn!("Cannot open VRRP IPv6 socket on {name}: {e}"),
             }
         }
-        match PacketSender::open() {
-            Ok(p) => self.packet = Some(p),
-            Err(e) => warn!("Cannot open the gratuitous ARP socket: {e}"),
+    }
+
+    /// Puts every instance whose interface is missing or down in FAULT, and re-evaluates the
+    /// no-address faults (at start and after a reload).
+    fn initial_faults(&mut self, now: std::time::Instant) {
+        for (id, ev) in self.tracking.sync_all() {
+            self.vrrp.handle(now, id, ev);
         }
-        info!("Registering gratuitous ARP shared channel");
+        for id in 0..self.vrrp.routers().len() {
+            let up = self.inst_iface[id].map(|i| self.ifaces[i].up);
+            if up != Some(true) {
+                let name = self
+                    .vrrp
+                    .router(id)
+                    .config()
+                    .interface
+                    .clone()
+                    .unwrap_or_default();
+                self.vrrp.handle(
+                    now,
+                    id,
+                    Event::Fault {
+                        active: true,
+                        cause: FaultCause::Interface(name),
+                    },
+                );
+            }
+        }
+        self.no_addr = vec![false; self.vrrp.routers().len()];
+        self.sync_addr_faults();
+    }
+
+    /// SIGHUP: the new configuration, applied without a flap. Matched instances keep their
+    /// state and addresses ([`Vrrp::reload`]); removed ones release theirs (a priority-0
+    /// advert first when MASTER) and notify; tracked script and file results carry over by
+    /// name; sockets follow the interfaces in use.
+    async fn reload(&mut self, cfg: DriverConfig) {
+        info!("Reloading");
+        let DriverConfig {
+            vrrp,
+            mut tracking,
+            dont_release_vrrp: _,
+            log_detail: _,
+            garp_interval,
+            gna_interval,
+        } = cfg;
+        tracking.carry_from(&self.tracking);
+        self.garp_interval = garp_interval;
+        self.gna_interval = gna_interval;
+        let now = clock::now();
+        let (removed, warnings) = self.vrrp.reload(now, vrrp.instances, vrrp.groups);
+        for w in warnings {
+            info!("{w}");
+        }
+        for r in removed {
+            let iface = r
+                .config
+                .interface
+                .as_ref()
+                .and_then(|n| self.by_name.get(n).copied());
+            for a in r.actions {
+                self.execute_removed(&r.config, iface, a).await;
+            }
+        }
+        self.tracking = tracking;
+        self.last_log.clear();
+        self.resolve_interfaces().await;
+        self.open_sockets();
+        self.initial_faults(now);
+        info!("Reload complete");
+    }
+
+    /// Carries out what a removed instance still has to do: its priority-0 advert, releasing
+    /// its addresses, its last notification.
+    async fn execute_removed(&mut self, c: &InstanceConfig, iface: Option<usize>, a: Action) {
+        match a {
+            Action::Log(l) => lines(self, &l.text, l.detail),
+            Action::Notify(n) => (self.sink)(&n),
+            Action::SendAdvert {
+                repr,
+                src,
+                dst,
+                ttl,
+            } => {
+                if let Some(i) = iface {
+                    let (family, name) = (c.family, c.name.clone());
+                    self.send_advert_on(i, family, &name, &repr, src, &dst, ttl);
+                }
+            }
+            Action::DelVips(v) | Action::DelEvips(v) => {
+                for a in &v {
+                    let i = match &a.dev {
+                        Some(d) => self.by_name.get(d).copied(),
+                        None => iface,
+                    };
+                    if let Some(i) = i {
+                        self.del_addr_on(&c.name, i, a).await;
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     fn status(&self) -> Status {
@@ -584,9 +765,15 @@ impl Driver {
         }
     }
 
-    fn on_script(&mut self, name: &str, outcome: ScriptOutcome, note: Option<String>) {
+    fn on_script(
+        &mut self,
+        name: &str,
+        outcome: ScriptOutcome,
+        note: Option<String>,
+        logged: bool,
+    ) {
         let (tr, evs) = self.tracking.script_result(name, outcome);
-        if let Some(t) = tr {
+        if let Some(t) = tr.filter(|_| !logged) {
             match (t, note) {
                 (crate::vrrp::track::ScriptTransition::Failed, Some(n)) => {
                     info!("VRRP_Script({name}) {} {n}", t.as_str())
@@ -596,6 +783,13 @@ impl Driver {
         }
         let now = clock::now();
         for (id, ev) in evs {
+            self.vrrp.handle(now, id, ev);
+        }
+    }
+
+    fn on_track_file(&mut self, name: &str, value: i64) {
+        let now = clock::now();
+        for (id, ev) in self.tracking.file_value(name, value) {
             self.vrrp.handle(now, id, ev);
         }
     }
@@ -855,17 +1049,19 @@ impl Driver {
         let Some(i) = self.addr_iface(id, a) else {
             return;
         };
+        let name = self.vrrp.router(id).name().to_string();
+        self.del_addr_on(&name, i, a).await;
+    }
+
+    async fn del_addr_on(&mut self, inst: &str, i: usize, a: &VirtualAddress) {
         if let Err(e) = self
             .nl
             .del_address(self.ifaces[i].index, a.addr, a.prefix_len)
             .await
         {
             warn!(
-                "({}) Cannot remove VIP {}/{} from {}: {e}",
-                self.vrrp.router(id).name(),
-                a.addr,
-                a.prefix_len,
-                self.ifaces[i].name
+                "({inst}) Cannot remove VIP {}/{} from {}: {e}",
+                a.addr, a.prefix_len, self.ifaces[i].name
             );
         }
     }
@@ -880,12 +1076,26 @@ impl Driver {
     ) {
         let Some(i) = self.inst_iface[id] else { return };
         let cfg: &InstanceConfig = self.vrrp.router(id).config();
-        let name = cfg.name.clone();
+        let (family, name) = (cfg.family, cfg.name.clone());
+        self.send_advert_on(i, family, &name, repr, src, dst, ttl);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_advert_on(
+        &mut self,
+        i: usize,
+        family: Family,
+        name: &str,
+        repr: &wv::Repr,
+        src: Option<IpAddr>,
+        dst: &Destination,
+        ttl: u8,
+    ) {
         let dsts: Vec<IpAddr> = match dst {
             Destination::Multicast(a) => vec![*a],
             Destination::Unicast(v) => v.clone(),
         };
-        match cfg.family {
+        match family {
             Family::Ipv4 => {
                 let Some(s) = self.sock4.get(&i) else { return };
                 let src = match src {
@@ -1021,7 +1231,12 @@ impl RawFdI32 for Socket {
 }
 
 /// One task per socket: read until it would block, hand each packet to the loop.
-fn spawn_reader(fd: Arc<AsyncFd<Socket>>, iface: usize, v6: bool, tx: mpsc::UnboundedSender<Rx>) {
+fn spawn_reader(
+    fd: Arc<AsyncFd<Socket>>,
+    iface: usize,
+    v6: bool,
+    tx: mpsc::UnboundedSender<Rx>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 65536];
         loop {
@@ -1070,5 +1285,5 @@ fn spawn_reader(fd: Arc<AsyncFd<Socket>>, iface: usize, v6: bool, tx: mpsc::Unbo
                 }
             }
         }
-    });
+    })
 }

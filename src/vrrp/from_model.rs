@@ -289,10 +289,8 @@ pub fn instance_config(
         ));
         c.vrules.clear();
     }
-    for (kw, refs) in [
-        ("track_file", &inst.track_file),
-        ("track_process", &inst.track_process),
-    ] {
+    // track_file is applied by the daemon's tracking (daemon::track).
+    for (kw, refs) in [("track_process", &inst.track_process)] {
         for r in refs {
             w.push(format!(
                 "({name}) {kw} {} is not implemented by this build - ignoring",
@@ -548,10 +546,15 @@ mod tests {
             weight: None,
             reverse: false,
         });
+        i.track_process.push(model::TrackRef {
+            name: "tp".into(),
+            weight: None,
+            reverse: false,
+        });
         let (_, w) = conv(&i, &model::GlobalDefs::default());
         assert_eq!(
             w,
-            vec!["(VI_1) track_file tf is not implemented by this build - ignoring"]
+            vec!["(VI_1) track_process tp is not implemented by this build - ignoring"]
         );
     }
 

@@ -282,31 +282,26 @@ pub fn run(settings: Settings) -> u8 {
     // SAFETY: blocking signals in the calling thread before any other thread exists.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
 
-    let pid = std::process::id();
-    let mut written: Vec<PathBuf> = Vec::new();
-    if let Err(e) = pidfile::write(&settings.pid_file, pid) {
-        warn!(
-            "Unable to write pid file {}: {e}",
-            settings.pid_file.display()
-        );
-    } else {
-        written.push(settings.pid_file.clone());
-    }
-
     let run_vrrp =
         settings.run_vrrp && (!model.vrrp_instances.is_empty() || settings.run_all_children);
+    // The notifier's runtime (its threads inherit the signal mask).
+    let mut aux = None;
+    if run_vrrp {
+        match auxiliary::Aux::start(&model) {
+            Ok(a) => aux = Some(a),
+            Err(e) => warn!("Unable to start the notifier runtime: {e}"),
+        }
+    }
+
+    let pid = std::process::id();
+    let mut written: Vec<PathBuf> = Vec::new();
     let mut vrrp_thread = None;
     let mut ctl = None;
-    let mut aux = None;
     if run_vrrp {
         let (cfg, warnings) =
             vrrp::DriverConfig::from_model(&model, settings.dont_release_vrrp, settings.log_detail);
         for w in warnings {
             info!("{w}");
-        }
-        match auxiliary::Aux::start(&model) {
-            Ok(a) => aux = Some(a),
-            Err(e) => warn!("Unable to start the notifier runtime: {e}"),
         }
         let sink = aux
             .as_ref()
@@ -326,6 +321,16 @@ pub fn run(settings: Settings) -> u8 {
             Err(e) => warn!("Unable to start the VRRP thread: {e}"),
         }
     }
+    // The main pid file last: whoever sees it finds the VRRP one already there.
+    if let Err(e) = pidfile::write(&settings.pid_file, pid) {
+        warn!(
+            "Unable to write pid file {}: {e}",
+            settings.pid_file.display()
+        );
+    } else {
+        written.push(settings.pid_file.clone());
+    }
+
     let mut checkers = start_checkers(&model, &settings, Default::default());
     if checkers.is_some() {
         info!("Starting Healthcheck child process, pid={pid}");

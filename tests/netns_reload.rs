@@ -302,3 +302,41 @@ fn a_removed_instance_releases_its_vip_and_notifies() {
     assert_eq!(lab.terminate("A"), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn systemd_hears_reloading_then_ready() {
+    use std::os::unix::net::UnixDatagram;
+    if !lab::can_run(&[]) {
+        return;
+    }
+    let mut lab = Lab::new("rs", "10.9.8");
+    let sock_path = lab.path("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let path = sock_path.display().to_string();
+    lab.start_with_env(
+        "A",
+        Impl::Ours,
+        &conf_ours(&[VIP], "", ""),
+        &[("NOTIFY_SOCKET", &path)],
+    );
+    let mut buf = [0u8; 256];
+    let mut next = || {
+        sock.recv(&mut buf)
+            .map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
+            .ok()
+    };
+    assert_eq!(next().as_deref(), Some("READY=1\n"));
+    lab.signal("A", libc::SIGHUP);
+    assert_eq!(next().as_deref(), Some("RELOADING=1\n"));
+    assert_eq!(next().as_deref(), Some("READY=1\n"));
+    // A refused reload changes nothing systemd needs to know.
+    std::fs::write(lab.conf_path("A"), "vrrp_instance VI_1 {\n").expect("conf");
+    lab.signal("A", libc::SIGHUP);
+    assert!(wait_until(Duration::from_secs(5), || lab
+        .log("A")
+        .contains("New config failed validation")));
+    lab.signal("A", libc::SIGTERM);
+    assert_eq!(next().as_deref(), Some("STOPPING=1\n"));
+}

@@ -202,6 +202,11 @@ impl Lab {
 
     /// Starts router `r` with `conf` (written to `r.conf`), logging to `r.log`.
     pub fn start(&mut self, r: &str, imp: Impl, conf: &str) {
+        self.start_with_env(r, imp, conf, &[]);
+    }
+
+    /// [`Lab::start`] with extra environment variables.
+    pub fn start_with_env(&mut self, r: &str, imp: Impl, conf: &str, env: &[(&str, &str)]) {
         let cf = self.conf_path(r);
         std::fs::write(&cf, conf).expect("conf");
         let logf = std::fs::OpenOptions::new()
@@ -242,6 +247,7 @@ impl Lab {
             &p("bfd.pid"),
         ])
         .env("TMPDIR", &self.dir)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(logf.try_clone().expect("dup"))
         .stderr(logf);

@@ -10,6 +10,9 @@
 //! (`notify.log`), the FIFO lines (`fifo.log`) and the SMTP alerts received by a real aiosmtpd
 //! server (tests/support/smtp_server.py) in keepalived's message format.
 //!
+//! Also: a `track_file` value moves the VIP to keepalived and back (the watcher feeding the
+//! VRRP thread, value x weight).
+//!
 //! Needs root, iproute2, python3 with aiosmtpd and /usr/sbin/keepalived; skips otherwise.
 
 #[path = "support/netns_lab.rs"]
@@ -450,4 +453,55 @@ fn notify_scripts_fifo_and_mail_match_keepalived_in_the_captured_scenario() {
             "{body}"
         );
     }
+}
+
+/// `track_file`: the watcher reads the file and the VRRP thread applies value x weight: 3 x -20
+/// takes ours (150) to 90, below keepalived's 100, and the VIP moves; 0 brings it back.
+#[test]
+fn track_file_value_moves_the_vip() {
+    if !lab::can_run(&[]) {
+        return;
+    }
+    let mut lab = Lab::new("tf", "10.9.7");
+    let file = lab.path("weight");
+    std::fs::write(&file, "0\n").expect("file");
+    let vip = "10.9.7.100";
+    let inst = |prio: u8, track: &str| {
+        format!("vrrp_instance VI_1 {{\n    state BACKUP\n    interface vd0\n    virtual_router_id 71\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n{track}}}\n")
+    };
+    let ours = format!(
+        "track_file tf {{\n    file {}\n    weight 1\n}}\n{}",
+        file.display(),
+        inst(150, "    track_file {\n        tf weight -20\n    }\n")
+    );
+    lab.start("A", Impl::Ours, &ours);
+    assert!(
+        wait_until(Duration::from_secs(10), || lab.has_addr("A", vip)),
+        "{}",
+        lab.log("A")
+    );
+    lab.start("B", Impl::Keepalived, &inst(100, ""));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(lab.has_addr("A", vip) && !lab.has_addr("B", vip));
+    std::fs::write(&file, "3\n").expect("file");
+    assert!(
+        wait_until(Duration::from_secs(8), || lab.has_addr("B", vip)
+            && !lab.has_addr("A", vip)),
+        "VIP did not move:\n{}",
+        lab.log("A")
+    );
+    assert!(lab.log("A").contains("(VI_1) Entering BACKUP STATE"));
+    std::fs::write(&file, "0\n").expect("file");
+    assert!(
+        wait_until(Duration::from_secs(8), || lab.has_addr("A", vip)
+            && !lab.has_addr("B", vip)),
+        "VIP did not come back:\n{}",
+        lab.log("A")
+    );
+    assert!(
+        !lab.log("A").contains("not implemented"),
+        "{}",
+        lab.log("A")
+    );
+    assert_eq!(lab.terminate("A"), Some(0));
 }

@@ -340,3 +340,46 @@ fn systemd_hears_reloading_then_ready() {
     lab.signal("A", libc::SIGTERM);
     assert_eq!(next().as_deref(), Some("STOPPING=1\n"));
 }
+
+/// Without `-P` the checker side runs on its own thread: on this kernel (no IPVS) it stops at
+/// once with a clear line while VRRP carries on, and a reload restarts it (same line again).
+/// In the IPVS VM, tests/ipvs_reload_vm.rs covers what it does to the table.
+#[test]
+fn checker_side_runs_beside_vrrp_and_reloads() {
+    if !lab::can_run(&[]) {
+        return;
+    }
+    if std::path::Path::new("/proc/net/ip_vs").exists() {
+        eprintln!("skipping: this kernel has IPVS; the test expects the checker side to fail");
+        return;
+    }
+    let mut lab = Lab::new("rc", "10.9.8");
+    lab.with_checkers = true;
+    let vs = "virtual_server 10.10.0.1 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    real_server 127.0.0.2 8080 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
+    lab.start(
+        "A",
+        Impl::Ours,
+        &format!("{}{vs}", conf_ours(&[VIP], "", "")),
+    );
+    let line = "Healthchecker stopped with an error: IPVS is not available";
+    assert!(
+        wait_until(Duration::from_secs(5), || lab.log("A").contains(line)),
+        "{}",
+        lab.log("A")
+    );
+    assert!(
+        wait_until(Duration::from_secs(8), || lab.has_addr("A", VIP)),
+        "VRRP goes on:\n{}",
+        lab.log("A")
+    );
+    reload_and_wait(&lab, 1);
+    assert!(
+        wait_until(Duration::from_secs(5), || count(&lab.log("A"), line) == 2),
+        "{}",
+        lab.log("A")
+    );
+    let log = lab.log("A");
+    assert!(!log.contains("not in this build"), "{log}");
+    assert!(lab.running("A") && lab.has_addr("A", VIP));
+    assert_eq!(lab.terminate("A"), Some(0));
+}

@@ -125,6 +125,8 @@ fn reload(
             warn!("VRRP did not confirm the reload");
         }
         aux.start_trackers(&new, ctl);
+    } else if settings.run_vrrp && !new.vrrp_instances.is_empty() {
+        warn!("VRRP was not running (no vrrp_instance at start): restart keepalived to start the new instances");
     }
     if let Some(c) = checkers.take() {
         c.end(lvs::StopMode::Handover);
@@ -133,6 +135,10 @@ fn reload(
         *checkers = start_checkers(&new, settings, Default::default());
     }
     *model = new;
+    if ctl.is_none() {
+        // The VRRP thread says it when it runs.
+        info!("Reload complete");
+    }
     if settings.dont_fork {
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     }
@@ -367,6 +373,12 @@ pub fn run(settings: Settings) -> u8 {
                 if vrrp_thread.as_ref().is_some_and(|h| h.is_finished()) {
                     warn!("VRRP child process({pid}) died: Exiting");
                     break;
+                }
+                // The checker side ended on its own (IPVS unusable): say why now; VRRP goes on.
+                if checkers.as_ref().is_some_and(|c| c.thread.is_finished()) {
+                    if let Some(c) = checkers.take() {
+                        c.end(lvs::StopMode::Stop);
+                    }
                 }
             }
         }

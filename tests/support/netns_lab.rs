@@ -93,6 +93,8 @@ pub struct Lab {
     pub dir: PathBuf,
     routers: Vec<(String, Child)>,
     helpers: Vec<Child>,
+    /// Start ours without `-P` (the checker side runs too).
+    pub with_checkers: bool,
 }
 
 impl Drop for Lab {
@@ -138,6 +140,7 @@ impl Lab {
             dir,
             routers: Vec::new(),
             helpers: Vec::new(),
+            with_checkers: false,
         };
         for r in ["A", "B", "C", "S"] {
             let _ = Command::new("ip")
@@ -222,6 +225,8 @@ impl Lab {
         for f in ["pid", "vrrp.pid", "check.pid", "bfd.pid"] {
             let _ = std::fs::remove_file(p(f));
         }
+        // `-P` (VRRP only) unless the checker side is wanted; `-D` again is harmless.
+        let p_flag = if self.with_checkers { "-D" } else { "-P" };
         let mut cmd = Command::new("ip");
         cmd.args([
             "netns",
@@ -232,7 +237,7 @@ impl Lab {
             "-l",
             "-D",
             "-G",
-            "-P",
+            p_flag,
             "-f",
         ])
         .arg(&cf)

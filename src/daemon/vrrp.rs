@@ -6,9 +6,12 @@
 //! netlink events; feed the core; execute its actions in order.
 //!
 //! Seams for the rest of the daemon:
-//! * [`ControlHandle`]: stop, and `vrrp_script` results ([`ControlHandle::script_result`]),
-//!   which go through [`super::track::Tracking`] into `Event::PriorityChanged` /
-//!   `Event::Fault`.
+//! * [`ControlHandle`]: stop, `vrrp_script` results ([`ControlHandle::script_result`], or
+//!   [`ControlHandle::script_event`] when the runner already logged the line) and `track_file`
+//!   values ([`ControlHandle::track_file`]), which go through [`super::track::Tracking`] into
+//!   `Event::PriorityChanged` / `Event::Fault`; SIGHUP reloads ([`ControlHandle::reload`]:
+//!   `Vrrp::reload`, removed instances' last actions, sockets following the interfaces in use,
+//!   tracked results carried over by name).
 //! * [`NotifySink`]: every `Action::Notify`, in order, on the VRRP thread (the sink must not
 //!   block: queue and return).
 

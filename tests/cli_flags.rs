@@ -209,9 +209,32 @@ fn genhash_mode_answers_like_keepalived() {
 }
 
 #[test]
-fn daemon_mode_says_it_is_not_implemented() {
-    let o = ka(&["-n", "-f", "/nonexistent/keepalived-rs-test.conf"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("not implemented yet"));
-    assert!(text(&o.stderr).contains("--check"));
+fn daemon_without_a_config_file_stops_with_keepalived_s_exit_code() {
+    let dir = std::env::temp_dir().join(format!("keepalived-rs-noconf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pid = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let args = [
+        "-n",
+        "-l",
+        "-f",
+        "/nonexistent/keepalived-rs-test.conf",
+        "-p",
+        &pid("a.pid"),
+        "-r",
+        &pid("b.pid"),
+        "-c",
+        &pid("c.pid"),
+        "-b",
+        &pid("d.pid"),
+    ];
+    let o = ka(&args);
+    let _ = std::fs::remove_dir_all(&dir);
+    // keepalived 2.2.7: KEEPALIVED_EXIT_NO_CONFIG.
+    assert_eq!(o.status.code(), Some(6));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        out.contains("Config files missing '/nonexistent/keepalived-rs-test.conf'."),
+        "{out}"
+    );
+    assert!(out.contains("Stopped Keepalived v2.2.7"), "{out}");
 }

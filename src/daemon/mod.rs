@@ -49,6 +49,15 @@ pub fn start_checkers(model: &model::Config, settings: &Settings) {
     }
 }
 
+/// keepalived's `check_conf_file`: the path (a glob) names at least one readable file.
+fn config_file_readable(path: &std::path::Path) -> bool {
+    let Ok(paths) = glob::glob(&path.to_string_lossy()) else {
+        return false;
+    };
+    let files: Vec<PathBuf> = paths.flatten().collect();
+    !files.is_empty() && files.iter().all(|f| std::fs::File::open(f).is_ok())
+}
+
 fn quote_args() -> String {
     std::env::args()
         .map(|a| format!("'{a}'"))
@@ -177,6 +186,12 @@ pub fn run(settings: Settings) -> u8 {
     info!("Starting {KEEPALIVED_VERSION_STRING}");
     info!("Running on {}", uname());
     info!("Command line: {}", quote_args());
+    if !config_file_readable(&settings.config_file) {
+        // keepalived's check_conf_file(): nothing to run without a configuration.
+        info!("Config files missing '{}'.", settings.config_file.display());
+        info!("Stopped {KEEPALIVED_VERSION_STRING}");
+        return 6;
+    }
     if settings.log_detail {
         info!("Opening file '{}'.", settings.config_file.display());
     }

@@ -16,6 +16,9 @@ type R = Result<(), Abort>;
 
 const TIMER_HZ: u64 = 1_000_000;
 
+/// keepalived's nftables table when none is named.
+const DEFAULT_NFT_TABLE: &str = "keepalived";
+
 /// Every keyword path with a typed handler (the rest are kept verbatim). `grammar/keywords.tsv`
 /// marks these `implemented`.
 pub fn is_typed(path: &str) -> bool {
@@ -29,6 +32,10 @@ static TYPED: &[&str] = &[
     "SSL/certificate",
     "SSL/key",
     "SSL/password",
+    "bfd_instance",
+    "bfd_instance/neighbor_ip",
+    "bfd_instance/neighbour_ip",
+    "bfd_instance/source_ip",
     "global_defs",
     "global_defs/default_interface",
     "global_defs/dynamic_interfaces",
@@ -37,6 +44,7 @@ static TYPED: &[&str] = &[
     "global_defs/lvs_notify_fifo",
     "global_defs/lvs_notify_fifo_script",
     "global_defs/max_auto_priority",
+    "global_defs/nftables",
     "global_defs/no_email_faults",
     "global_defs/notification_email",
     "global_defs/notification_email_from",
@@ -61,6 +69,7 @@ static TYPED: &[&str] = &[
     "global_defs/vrrp_garp_master_repeat",
     "global_defs/vrrp_gna_interval",
     "global_defs/vrrp_higher_prio_send_advert",
+    "global_defs/vrrp_iptables",
     "global_defs/vrrp_lower_prio_no_advert",
     "global_defs/vrrp_mcast_group4",
     "global_defs/vrrp_mcast_group6",
@@ -647,6 +656,8 @@ pub struct Builder<'h> {
     pub vscript: VscriptState,
     /// Next automatic rule preference (IPv4, IPv6), counting down from 16384 as keepalived does.
     pub next_rule_priority: (u32, u32),
+    /// The bfd_instance being read was rejected; its remaining lines are ignored.
+    pub bfd_dropped: bool,
 }
 
 impl<'h> Builder<'h> {
@@ -658,6 +669,7 @@ impl<'h> Builder<'h> {
             missing_interface: false,
             vscript: VscriptState::default(),
             next_rule_priority: (16384, 16384),
+            bfd_dropped: false,
         }
     }
 }
@@ -672,6 +684,9 @@ pub struct VscriptState {
 
 impl<'h> Handlers for Builder<'h> {
     fn keyword(ctx: &mut Ctx<'_, Self>, kw: &'static Kw, args: &Args) -> R {
+        if ctx.b.bfd_dropped && kw.path.starts_with("bfd_instance/") {
+            return Ok(());
+        }
         if !is_typed(kw.path) {
             return keep_verbatim(ctx, kw, args);
         }
@@ -696,6 +711,9 @@ impl<'h> Handlers for Builder<'h> {
         }
         if p.starts_with("track_file") || p.starts_with("vrrp_track_file") {
             return track_file(ctx, p, args);
+        }
+        if p.starts_with("bfd_instance") {
+            return bfd(ctx, p, args);
         }
         match p {
             "SSL" => ctx.b.cfg.ssl = Some(Ssl::default()),
@@ -744,6 +762,10 @@ impl<'h> Handlers for Builder<'h> {
     }
 
     fn close(ctx: &mut Ctx<'_, Self>, kw: &'static Kw) {
+        if kw.path == "bfd_instance" {
+            bfd_close(ctx);
+            return;
+        }
         if kw.path == "vrrp_script" {
             let st = std::mem::take(&mut ctx.b.vscript);
             let Some(s) = ctx.b.cfg.vrrp_scripts.last() else {
@@ -847,6 +869,28 @@ fn global(ctx: &mut C<'_, '_>, k: &str, args: &Args) -> R {
             g(ctx).script_user = Some((user, group));
         }
         "enable_script_security" => g(ctx).enable_script_security = true,
+        // keepalived 2.2.7 as Debian builds it has nftables but no iptables: the legacy
+        // keyword selects nftables with the default table and says so.
+        "vrrp_iptables" => {
+            err(
+                ctx,
+                "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
+            );
+            g(ctx).nftables = Some(DEFAULT_NFT_TABLE.to_string());
+        }
+        "nftables" => {
+            if g(ctx).nftables.is_some() {
+                err(ctx, "nftables already specified - ignoring");
+            } else {
+                let name = args.opt(1).unwrap_or(DEFAULT_NFT_TABLE);
+                // NFT_TABLE_MAXNAMELEN is 256 including the terminating NUL.
+                if name.len() >= 256 {
+                    err(ctx, "nftables table name too long - ignoring");
+                } else {
+                    g(ctx).nftables = Some(name.to_string());
+                }
+            }
+        }
         "notify_fifo"
         | "notify_fifo_script"
         | "vrrp_notify_fifo"
@@ -1548,6 +1592,123 @@ fn track_file(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         _ => {}
     }
     Ok(())
+}
+
+/// bfd_instance NAME { neighbor_ip / source_ip ... }: only the BFD process reads the
+/// addresses (the other processes only note the name), so the instance is built in every pass
+/// but checked in the BFD pass, as keepalived's `bfd_end_handler` does.
+fn bfd(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
+    let k = p.split('/').nth(1).unwrap_or("");
+    let bfd_pass = ctx.pass == super::engine::Pass::Bfd;
+    match k {
+        "" => {
+            let name = ctx.arg(args, 1)?.to_string();
+            ctx.b.bfd_dropped = false;
+            if bfd_pass {
+                // BFD_INAME_MAX is 32 including the terminating NUL.
+                if name.len() >= 32 {
+                    err(ctx, format!("Configuration error: BFD instance {name} name too long (maximum length is 31 characters) - ignoring"));
+                    ctx.b.bfd_dropped = true;
+                } else if ctx.b.cfg.bfd_instances.iter().any(|b| b.name == name) {
+                    err(ctx, format!("Configuration error: BFD instance {name} already configured - ignoring"));
+                    ctx.b.bfd_dropped = true;
+                }
+            }
+            if !ctx.b.bfd_dropped {
+                ctx.b.cfg.bfd_instances.push(BfdInstance {
+                    name,
+                    ..Default::default()
+                });
+            }
+        }
+        _ if ctx.b.bfd_dropped => {}
+        "neighbor_ip" | "neighbour_ip" => {
+            let v = ctx.arg(args, 1)?.to_string();
+            match sock_ip(&v) {
+                Some(a) => {
+                    if let Some(b) = ctx.b.cfg.bfd_instances.last_mut() {
+                        b.neighbor_ip = Some(a);
+                    }
+                }
+                None => {
+                    if bfd_pass {
+                        let name = last_bfd_name(ctx);
+                        err(ctx, format!("Configuration error: BFD instance {name} has malformed neighbor address {v}, ignoring instance"));
+                    }
+                    ctx.b.cfg.bfd_instances.pop();
+                    ctx.b.bfd_dropped = true;
+                }
+            }
+        }
+        "source_ip" => {
+            let v = ctx.arg(args, 1)?.to_string();
+            match sock_ip(&v) {
+                Some(a) => {
+                    if let Some(b) = ctx.b.cfg.bfd_instances.last_mut() {
+                        b.source_ip = Some(a);
+                    }
+                }
+                None if bfd_pass => {
+                    let name = last_bfd_name(ctx);
+                    err(ctx, format!("Configuration error: BFD instance {name} has malformed source address {v}, ignoring"));
+                }
+                None => {}
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn last_bfd_name(ctx: &C<'_, '_>) -> String {
+    ctx.b
+        .cfg
+        .bfd_instances
+        .last()
+        .map(|b| b.name.clone())
+        .unwrap_or_default()
+}
+
+/// keepalived's `bfd_end_handler`: an instance without a neighbor, with a source of the other
+/// address family, or with a neighbor (and source) another instance already has, is disabled.
+fn bfd_close(ctx: &mut C<'_, '_>) {
+    if std::mem::take(&mut ctx.b.bfd_dropped) || ctx.pass != super::engine::Pass::Bfd {
+        return;
+    }
+    let Some(b) = ctx.b.cfg.bfd_instances.last().cloned() else {
+        return;
+    };
+    let n = ctx.b.cfg.bfd_instances.len() - 1;
+    let problem = match (b.neighbor_ip, b.source_ip) {
+        (None, _) => Some(format!(
+            "Configuration error: BFD instance {} has no neighbor address set, disabling instance",
+            b.name
+        )),
+        (Some(nbr), Some(src)) if nbr.is_ipv4() != src.is_ipv4() => Some(format!(
+            "Configuration error: BFD instance {} source address {src} and neighbor address {nbr} are not of the same family, disabling instance",
+            b.name
+        )),
+        (Some(nbr), src) => {
+            let dup = ctx.b.cfg.bfd_instances[..n].iter().any(|o| {
+                o.neighbor_ip == Some(nbr)
+                    && (o.source_ip.is_none() || src.is_none() || o.source_ip == src)
+            });
+            dup.then(|| match src {
+                Some(src) => format!(
+                    "Configuration error: BFD instance {} has duplicate source/neighbor address {src}/{nbr}, ignoring instance",
+                    b.name
+                ),
+                None => format!(
+                    "Configuration error: BFD instance {} has duplicate neighbor address {nbr}, ignoring instance",
+                    b.name
+                ),
+            })
+        }
+    };
+    if let Some(msg) = problem {
+        err(ctx, msg);
+        ctx.b.cfg.bfd_instances.pop();
+    }
 }
 
 fn vsg(ctx: &mut C<'_, '_>, args: &Args) -> R {

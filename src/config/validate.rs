@@ -672,4 +672,65 @@ mod tests {
             "10.0.0.3".parse::<std::net::IpAddr>().unwrap()
         );
     }
+
+    /// keepalived 2.2.7 (Debian: nftables, no iptables, no ipset): `vrrp_iptables` is
+    /// reported and selects nftables table "keepalived"; `vrrp_ipsets` is an unknown keyword;
+    /// a second `nftables` is ignored.
+    #[test]
+    fn vrrp_iptables_means_nftables() {
+        let l = run(
+            &MemHost::default(),
+            "global_defs {\n vrrp_iptables\n vrrp_ipsets foo\n}\n",
+        );
+        assert_eq!(
+            msgs(&l),
+            [
+                (2, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option".to_string()),
+                (3, "Unknown keyword 'vrrp_ipsets'".to_string()),
+            ]
+        );
+        assert_eq!(l.exit_status(), 5);
+        assert_eq!(l.model.global.nftables.as_deref(), Some("keepalived"));
+        let l = run(
+            &MemHost::default(),
+            "global_defs {\n nftables kv\n nftables other\n}\n",
+        );
+        assert_eq!(
+            msgs(&l),
+            [(3, "nftables already specified - ignoring".to_string())]
+        );
+        assert_eq!(l.model.global.nftables.as_deref(), Some("kv"));
+    }
+
+    /// Checked against keepalived 2.2.7 -t: bfd_end_handler's checks, each at the line of the
+    /// block's `}`; a malformed neighbor drops the instance at once. Disabled instances are not
+    /// in the model. (2.2.7 prints the source address twice in the family message, a static
+    /// buffer reused by inet_sockaddrtos; we print both addresses.)
+    #[test]
+    fn bfd_instances_without_usable_neighbor_are_disabled() {
+        let conf = "bfd_instance a {\n  weight 10\n}\nbfd_instance b {\n  neighbor_ip 10.0.0.1\n  source_ip fe80::1\n}\nbfd_instance c {\n  neighbor_ip 10.0.0.2\n}\nbfd_instance d {\n  neighbor_ip 10.0.0.2\n}\nbfd_instance e {\n  neighbor_ip 10.0.0.x\n  min_rx 10\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (3, "Configuration error: BFD instance a has no neighbor address set, disabling instance".to_string()),
+                (7, "Configuration error: BFD instance b source address fe80::1 and neighbor address 10.0.0.1 are not of the same family, disabling instance".to_string()),
+                (13, "Configuration error: BFD instance d has duplicate neighbor address 10.0.0.2, ignoring instance".to_string()),
+                (15, "Configuration error: BFD instance e has malformed neighbor address 10.0.0.x, ignoring instance".to_string()),
+            ]
+        );
+        assert_eq!(l.exit_status(), 5);
+        let names: Vec<_> = l
+            .model
+            .bfd_instances
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect();
+        assert_eq!(names, ["c"]);
+        assert_eq!(
+            l.model.bfd_instances[0].neighbor_ip,
+            Some("10.0.0.2".parse().unwrap())
+        );
+        assert!(l.model.bfd_instances[0].parsed.is_empty());
+    }
 }

@@ -128,6 +128,10 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     pub max_auto_priority: Option<i32>,
     pub lvs_flush: bool,
+    /// nftables table for VRRP (`nftables [NAME]`, or `vrrp_iptables`, which 2.2.7 built
+    /// without iptables maps to nftables); `None` = no firewall rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nftables: Option<String>,
     pub parsed: Parsed,
 }
 
@@ -173,6 +177,7 @@ impl Default for GlobalDefs {
             default_interface: None,
             max_auto_priority: None,
             lvs_flush: false,
+            nftables: None,
             parsed: Parsed::new(),
         }
     }
@@ -391,10 +396,13 @@ pub struct TrackProcess {
     pub parsed: Parsed,
 }
 
-/// bfd_instance NAME { ... } (kept verbatim for now).
+/// bfd_instance NAME { ... } (addresses typed, the rest kept verbatim for now). Instances
+/// keepalived disables (no neighbor, family mismatch, duplicate) are not in the model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BfdInstance {
     pub name: String,
+    pub neighbor_ip: Option<IpAddr>,
+    pub source_ip: Option<IpAddr>,
     pub parsed: Parsed,
 }
 

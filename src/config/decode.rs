@@ -78,6 +78,7 @@ static TYPED: &[&str] = &[
     "global_defs/vrrp_skip_check_adv_addr",
     "global_defs/vrrp_strict",
     "global_defs/vrrp_version",
+    "linkbeat_interfaces",
     "static_ipaddress",
     "static_routes",
     "static_rules",
@@ -218,6 +219,7 @@ static TYPED: &[&str] = &[
     "vrrp_instance/virtual_router_id",
     "vrrp_instance/virtual_routes",
     "vrrp_instance/virtual_rules",
+    "vrrp_instance/vmac_xmit_base",
     "vrrp_script",
     "vrrp_script/fall",
     "vrrp_script/init_fail",
@@ -687,6 +689,18 @@ impl<'h> Handlers for Builder<'h> {
         if ctx.b.bfd_dropped && kw.path.starts_with("bfd_instance/") {
             return Ok(());
         }
+        if matches!(
+            kw.path,
+            "vrrp_instance/unicast_peer"
+                | "vrrp_instance/unicast_src_ip"
+                | "vrrp_instance/unicast_fault_no_peer"
+                | "vrrp_instance/check_unicast_src"
+                | "vrrp_instance/old_unicast_checksum"
+        ) {
+            if let Some(i) = ctx.b.cfg.vrrp_instances.last_mut() {
+                i.unicast_configured = true;
+            }
+        }
         if !is_typed(kw.path) {
             return keep_verbatim(ctx, kw, args);
         }
@@ -727,6 +741,40 @@ impl<'h> Handlers for Builder<'h> {
                     _ => ssl.key = Some(v),
                 }
             }
+            "linkbeat_interfaces" => {
+                let mut out = Vec::new();
+                let dynamic = ctx.b.cfg.global.dynamic_interfaces;
+                ctx.value_block(args, |c, toks, _| {
+                    let name = toks[0].text.clone();
+                    // keepalived looks the name up without creating it unless
+                    // dynamic_interfaces is set; the error is CONFIG_FATAL.
+                    if !dynamic && !c.b.host.interface_exists(&name) {
+                        c.report(
+                            Severity::Fatal,
+                            "interface-missing",
+                            format!("unknown interface {name} specified for linkbeat interface"),
+                        );
+                        return Ok(());
+                    }
+                    let kind = match toks.get(1).map(|t| t.text.as_str()) {
+                        None => None,
+                        Some("MII") => Some(LinkbeatKind::Mii),
+                        Some("ETHTOOL") => Some(LinkbeatKind::Ethtool),
+                        Some("IOCTL") => Some(LinkbeatKind::Ioctl),
+                        Some(_) => None,
+                    };
+                    if toks.len() > 1 && (kind.is_none() || toks.len() > 2) {
+                        c.report(
+                            Severity::Error,
+                            "invalid-value",
+                            format!("extra characters {} in linkbeat interface", toks[1].text),
+                        );
+                    }
+                    out.push(LinkbeatInterface { name, kind });
+                    Ok(())
+                })?;
+                ctx.b.cfg.linkbeat_interfaces.extend(out);
+            }
             "static_ipaddress" => {
                 let mut out = Vec::new();
                 ctx.value_block(args, |c, toks, _| {
@@ -762,6 +810,10 @@ impl<'h> Handlers for Builder<'h> {
     }
 
     fn close(ctx: &mut Ctx<'_, Self>, kw: &'static Kw) {
+        if kw.path == "vrrp_instance" {
+            instance_close(ctx);
+            return;
+        }
         if kw.path == "bfd_instance" {
             bfd_close(ctx);
             return;
@@ -1163,6 +1215,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 }
             }
         }
+        "vmac_xmit_base" => inst!().vmac_xmit_base = true,
         "interface" => {
             let s = ctx.arg(args, 1)?.to_string();
             if s.len() >= 16 {
@@ -1474,6 +1527,49 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         _ => {}
     }
     Ok(())
+}
+
+/// keepalived's `vrrp_end_handler`, at the instance's closing line: unicast with a VMAC or
+/// ipvlan needs an interface (else the VMAC is dropped) and transmits from the base interface;
+/// `unicast_ttl` needs unicast peers.
+fn instance_close(ctx: &mut C<'_, '_>) {
+    let dynamic = ctx.b.cfg.global.dynamic_interfaces;
+    let host = ctx.b.host;
+    let Some(i) = ctx.b.cfg.vrrp_instances.last() else {
+        return;
+    };
+    let name = i.name.clone();
+    // keepalived's vrrp->ifp: the interface was found (or created for dynamic_interfaces).
+    let has_ifp = i
+        .interface
+        .as_deref()
+        .is_some_and(|s| dynamic || host.interface_exists(s));
+    let ipvlan = i.parsed.contains_key("vrrp_instance/use_ipvlan");
+    let mut msgs = Vec::new();
+    let i = ctx.b.cfg.vrrp_instances.last_mut().expect("checked above");
+    if i.unicast_configured && (i.use_vmac.is_some() || ipvlan) {
+        if !has_ifp {
+            msgs.push(format!(
+                "({name}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac"
+            ));
+            i.use_vmac = None;
+            i.parsed.remove("vrrp_instance/use_ipvlan");
+        } else if !i.vmac_xmit_base {
+            msgs.push(format!(
+                "({name}) unicast with use_vmac requires vmac_xmit_base - setting"
+            ));
+            i.vmac_xmit_base = true;
+        }
+    }
+    if i.unicast_peer.is_empty() && i.unicast_ttl.is_some() {
+        msgs.push(format!(
+            "({name}): Cannot use unicast_ttl without unicast peers - resetting"
+        ));
+        i.unicast_ttl = None;
+    }
+    for m in msgs {
+        err(ctx, m);
+    }
 }
 
 fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {

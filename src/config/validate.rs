@@ -161,6 +161,16 @@ fn validate_vrrp(cfg: &mut Config, host: &dyn Host, missing_if: bool, out: &mut 
             )));
             i.state = Some(InitialState::Backup);
         }
+        // Any unicast keyword without peers falls back to multicast (deprecated since 2.2.4),
+        // unless unicast_fault_no_peer asks for the fault state instead.
+        if i.unicast_configured
+            && i.unicast_peer.is_empty()
+            && !i.parsed.contains_key("vrrp_instance/unicast_fault_no_peer")
+        {
+            out.push(e(format!(
+                "({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."
+            )));
+        }
         // vrrp_complete_instance: tracking the instance's own interface is dropped.
         if let Some(own) = i.interface.clone() {
             i.track_interface.retain(|t| {
@@ -732,5 +742,72 @@ mod tests {
             Some("10.0.0.2".parse().unwrap())
         );
         assert!(l.model.bfd_instances[0].parsed.is_empty());
+    }
+
+    /// Checked against keepalived 2.2.7 -t: an unknown linkbeat interface is CONFIG_FATAL
+    /// (alone it makes -t exit 4) unless dynamic_interfaces is set; a bad polling type is
+    /// reported but the interface kept.
+    #[test]
+    fn linkbeat_interfaces_must_exist() {
+        let conf = "linkbeat_interfaces {\n eth0 MII\n eth9\n eth0 FOO\n eth0 IOCTL x\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    3,
+                    "unknown interface eth9 specified for linkbeat interface".to_string()
+                ),
+                (4, "extra characters FOO in linkbeat interface".to_string()),
+                (
+                    5,
+                    "extra characters IOCTL in linkbeat interface".to_string()
+                ),
+            ]
+        );
+        assert_eq!(l.exit_status(), 5);
+        let lb = &l.model.linkbeat_interfaces;
+        assert_eq!(lb.len(), 3);
+        assert_eq!(lb[0].kind, Some(crate::model::LinkbeatKind::Mii));
+        let l = run(&MemHost::default(), "linkbeat_interfaces {\n eth9\n}\n");
+        assert_eq!(l.exit_status(), 4);
+        let l = run(
+            &MemHost::default(),
+            "global_defs {\n dynamic_interfaces\n}\nlinkbeat_interfaces {\n eth9\n}\n",
+        );
+        assert_eq!(l.exit_status(), 0, "{:?}", msgs(&l));
+        assert_eq!(l.model.linkbeat_interfaces[0].name, "eth9");
+    }
+
+    /// Checked against keepalived 2.2.7 -t (vrrp_end_handler at the closing line, then the
+    /// unicast-without-peers note from vrrp_complete_instance without a line).
+    #[test]
+    fn unicast_with_vmac_and_unicast_ttl() {
+        let conf = "vrrp_instance A {\n  interface eth1\n  virtual_router_id 1\n  use_vmac\n  unicast_peer {\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 2\n  use_vmac\n  unicast_src_ip 192.168.200.1\n  unicast_ttl 3\n  virtual_ipaddress {\n    10.0.0.2\n  }\n}\nvrrp_instance C {\n  interface eth0\n  virtual_router_id 3\n  use_vmac\n  vmac_xmit_base\n  unicast_peer {\n    192.168.200.5\n  }\n  virtual_ipaddress {\n    10.0.0.3\n  }\n}\n";
+        let mut h = MemHost::new(&[], &["eth0", "eth1"]);
+        h.files.insert("/c/k.conf".into(), conf.into());
+        let l = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
+        assert_eq!(
+            msgs(&l),
+            [
+                (10, "(A) unicast with use_vmac requires vmac_xmit_base - setting".to_string()),
+                (20, "(B) unicast with use_vmac requires vmac_xmit_base - setting".to_string()),
+                (20, "(B): Cannot use unicast_ttl without unicast peers - resetting".to_string()),
+                (0, "(A) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.".to_string()),
+                (0, "(B) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.".to_string()),
+            ]
+        );
+        let v = &l.model.vrrp_instances;
+        assert!(v.iter().all(|i| i.vmac_xmit_base && i.use_vmac.is_some()));
+        assert_eq!(v[1].unicast_ttl, None);
+        // Without the interface the VMAC is dropped instead.
+        let l = run(&MemHost::default(), &conf.replace("eth1", "eth9"));
+        assert!(msgs(&l).contains(&(
+            10,
+            "(A): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac"
+                .to_string()
+        )));
+        assert_eq!(l.model.vrrp_instances[0].use_vmac, None);
+        assert!(!l.model.vrrp_instances[0].vmac_xmit_base);
     }
 }

@@ -29,8 +29,28 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     pub bfd_instances: Vec<BfdInstance>,
     pub ssl: Option<Ssl>,
-    /// Root-level keywords kept verbatim (garp_group, linkbeat_interfaces, ...).
+    /// `linkbeat_interfaces { IF [MII|ETHTOOL|IOCTL] }`: interfaces whose link state is
+    /// polled instead of taken from netlink (unknown interfaces are dropped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linkbeat_interfaces: Vec<LinkbeatInterface>,
+    /// Root-level keywords kept verbatim (garp_group, ...).
     pub parsed: Parsed,
+}
+
+/// One line of `linkbeat_interfaces`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkbeatInterface {
+    pub name: String,
+    /// How the link is polled; `None` = keepalived's default (try each in turn).
+    pub kind: Option<LinkbeatKind>,
+}
+
+/// The link polling method of a linkbeat interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LinkbeatKind {
+    Mii,
+    Ethtool,
+    Ioctl,
 }
 
 /// A program to run: argv (already split keepalived's way) plus an optional user/group.
@@ -311,6 +331,14 @@ pub struct VrrpInstance {
     pub down_timer_adverts: Option<u32>,
     pub accept: Option<bool>,
     pub use_vmac: Option<Vec<String>>,
+    /// `vmac_xmit_base` (set by keepalived itself for unicast with a VMAC).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub vmac_xmit_base: bool,
+    /// keepalived's VRRP_FLAG_UNICAST_CONFIGURED: a unicast keyword was given
+    /// (`unicast_peer`, even empty, `unicast_src_ip`, `unicast_fault_no_peer`,
+    /// `check_unicast_src`, `old_unicast_checksum`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unicast_configured: bool,
     pub parsed: Parsed,
 }
 
@@ -357,6 +385,8 @@ impl VrrpInstance {
             down_timer_adverts: None,
             accept: None,
             use_vmac: None,
+            vmac_xmit_base: false,
+            unicast_configured: false,
             parsed: Parsed::new(),
         }
     }

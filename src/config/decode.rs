@@ -79,6 +79,7 @@ static TYPED: &[&str] = &[
     "global_defs/vrrp_strict",
     "global_defs/vrrp_version",
     "linkbeat_interfaces",
+    "net_namespace",
     "static_ipaddress",
     "static_routes",
     "static_rules",
@@ -741,6 +742,14 @@ impl<'h> Handlers for Builder<'h> {
                     _ => ssl.key = Some(v),
                 }
             }
+            "net_namespace" => match args.opt(1) {
+                None => err(ctx, "net_namespace name missing - ignoring"),
+                Some(n) if ctx.b.cfg.global.net_namespace.is_some() => err(
+                    ctx,
+                    format!("Duplicate net_namespace definition {n} - ignoring"),
+                ),
+                Some(n) => ctx.b.cfg.global.net_namespace = Some(n.to_string()),
+            },
             "linkbeat_interfaces" => {
                 let mut out = Vec::new();
                 let dynamic = ctx.b.cfg.global.dynamic_interfaces;

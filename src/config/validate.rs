@@ -810,4 +810,43 @@ mod tests {
         assert_eq!(l.model.vrrp_instances[0].use_vmac, None);
         assert!(!l.model.vrrp_instances[0].vmac_xmit_base);
     }
+
+    /// Checked against keepalived 2.2.7 -t: with `net_namespace` naming a namespace that does
+    /// not exist, only the parent's messages are printed and -t exits 0 (the VRRP pass, which
+    /// would report line 7 and the missing VRID, never runs); once the namespace exists the
+    /// other passes run. A duplicate is reported; a missing name is an ordinary error.
+    #[test]
+    fn missing_net_namespace_stops_after_the_parent() {
+        let conf = "net_namespace c2none\nnet_namespace other\nglobal_defs {\n  bogus\n}\nvrrp_instance X {\n  bogus2\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    2,
+                    "Duplicate net_namespace definition other - ignoring".to_string()
+                ),
+                (4, "Unknown keyword 'bogus'".to_string()),
+            ]
+        );
+        assert_eq!(l.exit_status(), 0);
+        assert_eq!(l.missing_net_namespace.as_deref(), Some("c2none"));
+        assert_eq!(l.model.global.net_namespace.as_deref(), Some("c2none"));
+        assert!(l.model.vrrp_instances.is_empty());
+
+        let mut h = MemHost::default();
+        h.stats
+            .insert("/run/netns/c2none".into(), stat(false, 0o100444, 0, 0));
+        let l = run(&h, conf);
+        assert_eq!(l.exit_status(), 5);
+        assert!(msgs(&l).contains(&(7, "Unknown keyword 'bogus2'".to_string())));
+        assert!(msgs(&l).contains(&(0, "(X) the virtual router id must be set".to_string())));
+
+        let l = run(&MemHost::default(), "net_namespace\n");
+        assert_eq!(
+            msgs(&l),
+            [(1, "net_namespace name missing - ignoring".to_string())]
+        );
+        assert_eq!(l.exit_status(), 5);
+    }
 }

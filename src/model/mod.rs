@@ -148,6 +148,9 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     pub max_auto_priority: Option<i32>,
     pub lvs_flush: bool,
+    /// Root-level `net_namespace NAME`: keepalived runs its processes in that namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_namespace: Option<String>,
     /// nftables table for VRRP (`nftables [NAME]`, or `vrrp_iptables`, which 2.2.7 built
     /// without iptables maps to nftables); `None` = no firewall rules.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,6 +200,7 @@ impl Default for GlobalDefs {
             default_interface: None,
             max_auto_priority: None,
             lvs_flush: false,
+            net_namespace: None,
             nftables: None,
             parsed: Parsed::new(),
         }

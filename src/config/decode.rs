@@ -36,6 +36,11 @@ static TYPED: &[&str] = &[
     "bfd_instance/neighbor_ip",
     "bfd_instance/neighbour_ip",
     "bfd_instance/source_ip",
+    "garp_group",
+    "garp_group/garp_interval",
+    "garp_group/gna_interval",
+    "garp_group/interface",
+    "garp_group/interfaces",
     "global_defs",
     "global_defs/default_interface",
     "global_defs/dynamic_interfaces",
@@ -730,6 +735,9 @@ impl<'h> Handlers for Builder<'h> {
         if p.starts_with("bfd_instance") {
             return bfd(ctx, p, args);
         }
+        if p.starts_with("garp_group") {
+            return garp_group(ctx, p, args);
+        }
         match p {
             "SSL" => ctx.b.cfg.ssl = Some(Ssl::default()),
             "SSL/password" | "SSL/ca" | "SSL/certificate" | "SSL/key" => {
@@ -825,6 +833,23 @@ impl<'h> Handlers for Builder<'h> {
         }
         if kw.path == "bfd_instance" {
             bfd_close(ctx);
+            return;
+        }
+        if kw.path == "garp_group" {
+            let (keep, agg) = match ctx.b.cfg.garp_groups.last() {
+                Some(g) => (
+                    g.garp_interval.is_some() || g.gna_interval.is_some(),
+                    g.aggregation_group,
+                ),
+                None => return,
+            };
+            if !keep {
+                err(
+                    ctx,
+                    format!("garp group {agg} does not have any delay set - removing"),
+                );
+                ctx.b.cfg.garp_groups.pop();
+            }
             return;
         }
         if kw.path == "vrrp_script" {
@@ -1532,6 +1557,108 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                     "({name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.\n        Please use global lvs_sync_daemon"
                 ),
             );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// garp_group { ... } as keepalived's garp_group handlers read it.
+fn garp_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
+    let k = p.split('/').nth(1).unwrap_or("");
+    let dynamic = ctx.b.cfg.global.dynamic_interfaces;
+    // Attaches an interface to the current group; keepalived looks it up with
+    // IF_CREATE_IF_DYNAMIC, so a missing one also stops the VRRP process's checks.
+    fn attach(ctx: &mut C<'_, '_>, name: &str, dynamic: bool) {
+        if !dynamic && !ctx.b.host.interface_exists(name) {
+            ctx.b.missing_interface = true;
+            err(
+                ctx,
+                format!("WARNING - interface {name} specified for garp_group doesn't exist"),
+            );
+            return;
+        }
+        if ctx
+            .b
+            .cfg
+            .garp_groups
+            .iter()
+            .any(|g| g.interfaces.iter().any(|i| i == name))
+        {
+            err(
+                ctx,
+                format!("garp_group already specified for {name} - ignoring"),
+            );
+            return;
+        }
+        if let Some(g) = ctx.b.cfg.garp_groups.last_mut() {
+            g.interfaces.push(name.to_string());
+        }
+    }
+    match k {
+        "" => {
+            ctx.b.cfg.garp_groups.push(GarpGroup::default());
+        }
+        "garp_interval" | "gna_interval" => {
+            let s = ctx.arg(args, 1)?.to_string();
+            let (mut v, e) = read_timer(&s, 0, i32::MAX as u64);
+            if let Some(e) = e {
+                // keepalived reads an unparsable number as far as it goes and, being in
+                // range, still accepts it (ignore_error): "x" is 0, "2x" is 2.
+                if v.is_none() && e.starts_with("invalid number") {
+                    let head: String = s
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || *c == '.')
+                        .collect();
+                    v = read_timer(
+                        if head.is_empty() { "0" } else { &head },
+                        0,
+                        i32::MAX as u64,
+                    )
+                    .0;
+                }
+                ctx.report(Severity::Error, "invalid-number", e);
+            }
+            match v {
+                None => err(ctx, format!("garp_group {k} '{s}' invalid")),
+                Some(d) => {
+                    if let Some(g) = ctx.b.cfg.garp_groups.last_mut() {
+                        if k == "garp_interval" {
+                            g.garp_interval = Some(d);
+                        } else {
+                            g.gna_interval = Some(d);
+                        }
+                    }
+                }
+            }
+        }
+        "interface" => {
+            let name = ctx.arg(args, 1)?.to_string();
+            attach(ctx, &name, dynamic);
+        }
+        "interfaces" => {
+            let mut names = Vec::new();
+            ctx.value_block(args, |_, toks, _| {
+                names.extend(toks.iter().map(|t| t.text.clone()));
+                Ok(())
+            })?;
+            if names.is_empty() {
+                err(ctx, "Warning - empty garp_group interfaces block");
+                return Ok(());
+            }
+            // Numbered after the other (kept) groups that have an interfaces block.
+            let groups = &mut ctx.b.cfg.garp_groups;
+            let n = groups.len().saturating_sub(1);
+            let num = 1 + groups[..n]
+                .iter()
+                .filter(|g| g.aggregation_group != 0)
+                .count() as u32;
+            if let Some(g) = groups.last_mut() {
+                g.aggregation_group = num;
+            }
+            for n in names {
+                attach(ctx, &n, dynamic);
+            }
         }
         _ => {}
     }

@@ -137,6 +137,7 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
                 model.static_routes = cfg.static_routes;
                 model.static_rules = cfg.static_rules;
                 model.linkbeat_interfaces = cfg.linkbeat_interfaces;
+                model.garp_groups = cfg.garp_groups;
                 model.parsed.extend(cfg.parsed.into_iter().filter(|(k, _)| {
                     matches!(
                         keywords::section_of(root(k)),

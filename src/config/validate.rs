@@ -399,6 +399,7 @@ mod tests {
     use super::*;
     use crate::config::host::{FileStat, MemHost};
     use crate::config::{load_with, LoadOptions};
+    use std::time::Duration;
 
     fn stat(dir: bool, mode: u32, uid: u32, gid: u32) -> FileStat {
         FileStat {
@@ -848,5 +849,63 @@ mod tests {
             [(1, "net_namespace name missing - ignoring".to_string())]
         );
         assert_eq!(l.exit_status(), 5);
+    }
+
+    /// Checked against keepalived 2.2.7 -t: garp_group handlers and end handler (a group
+    /// without any delay is removed, numbered by its interfaces block; an invalid number
+    /// that reads as 0 still counts as a delay).
+    #[test]
+    fn garp_groups() {
+        let conf = "garp_group {\n  interfaces { eth0 eth9 }\n}\ngarp_group {\n  garp_interval 0.005\n  interface eth0\n  interfaces {\n    eth1\n    eth0\n  }\n}\ngarp_group {\n  gna_interval x\n  interfaces {\n  }\n}\n";
+        let mut h = MemHost::new(&[], &["eth0", "eth1"]);
+        h.files.insert("/c/k.conf".into(), conf.into());
+        let l = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    2,
+                    "WARNING - interface eth9 specified for garp_group doesn't exist".to_string()
+                ),
+                (
+                    3,
+                    "garp group 1 does not have any delay set - removing".to_string()
+                ),
+                (
+                    10,
+                    "garp_group already specified for eth0 - ignoring".to_string()
+                ),
+                (13, "invalid number 'x'".to_string()),
+                (
+                    15,
+                    "Warning - empty garp_group interfaces block".to_string()
+                ),
+                (
+                    0,
+                    "Non-existent interface specified in configuration".to_string()
+                ),
+            ]
+        );
+        let g = &l.model.garp_groups;
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].interfaces, ["eth0", "eth1"]);
+        assert_eq!(g[0].garp_interval, Some(Duration::from_millis(5)));
+        assert_eq!(g[0].aggregation_group, 1);
+        assert_eq!(g[1].gna_interval, Some(Duration::ZERO));
+
+        let l = run(
+            &MemHost::default(),
+            "garp_group {\n  gna_interval 3\n  interfaces {\n  }\n}\ngarp_group {\n  interface eth0\n}\n",
+        );
+        assert_eq!(
+            msgs(&l),
+            [
+                (4, "Warning - empty garp_group interfaces block".to_string()),
+                (
+                    8,
+                    "garp group 0 does not have any delay set - removing".to_string()
+                ),
+            ]
+        );
     }
 }

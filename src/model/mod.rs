@@ -33,8 +33,24 @@ pub struct Config {
     /// polled instead of taken from netlink (unknown interfaces are dropped).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub linkbeat_interfaces: Vec<LinkbeatInterface>,
-    /// Root-level keywords kept verbatim (garp_group, ...).
+    /// `garp_group { ... }` blocks keepalived kept (a group without any delay is removed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub garp_groups: Vec<GarpGroup>,
+    /// Root-level keywords kept verbatim.
     pub parsed: Parsed,
+}
+
+/// garp_group { garp_interval / gna_interval / interface / interfaces }: the minimum gap
+/// between gratuitous ARPs / NAs sent on the listed interfaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GarpGroup {
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    /// Interfaces this group applies to (each interface belongs to at most one group).
+    pub interfaces: Vec<String>,
+    /// keepalived's aggregation group: groups with an `interfaces` block are numbered from 1
+    /// in order (0 = none).
+    pub aggregation_group: u32,
 }
 
 /// One line of `linkbeat_interfaces`.

@@ -571,6 +571,25 @@ fn tracked_script_usable(
     true
 }
 
+/// keepalived's `vrrp_alloc_track_file`: the file must be a known track_file, once per owner.
+fn tracked_file_usable(ctx: &mut C<'_, '_>, owner: &str, file: &str, so_far: &[TrackRef]) -> bool {
+    if !ctx.b.cfg.track_files.iter().any(|s| s.name == file) {
+        err(
+            ctx,
+            format!("({owner}) track file {file} not found, ignoring..."),
+        );
+        return false;
+    }
+    if so_far.iter().any(|t| t.name == file) {
+        err(
+            ctx,
+            format!("({owner}) duplicate track_file {file} - ignoring"),
+        );
+        return false;
+    }
+    true
+}
+
 fn words_of(toks: &[Tok]) -> Vec<String> {
     toks.iter().map(|t| t.text.clone()).collect()
 }
@@ -833,6 +852,17 @@ impl<'h> Handlers for Builder<'h> {
         }
         if kw.path == "bfd_instance" {
             bfd_close(ctx);
+            return;
+        }
+        if kw.path == "track_file" || kw.path == "vrrp_track_file" {
+            // track_file_end_handler: a tracked file needs its path.
+            if let Some(tf) = ctx.b.cfg.track_files.last() {
+                if tf.file.is_none() {
+                    let name = tf.name.clone();
+                    err(ctx, format!("No file set for track_file {name} - ignoring"));
+                    ctx.b.cfg.track_files.pop();
+                }
+            }
             return;
         }
         if kw.path == "garp_group" {
@@ -1478,6 +1508,9 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 if k == "track_script" && !tracked_script_usable(c, &name, &toks[0].text, &out) {
                     return Ok(());
                 }
+                if k == "track_file" && !tracked_file_usable(c, &name, &toks[0].text, &out) {
+                    return Ok(());
+                }
                 out.push(track_ref(c, toks, min, max));
                 Ok(())
             })?;
@@ -1744,6 +1777,9 @@ fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             let mut out: Vec<TrackRef> = Vec::new();
             ctx.value_block(args, |c, toks, _| {
                 if k == "track_script" && !tracked_script_usable(c, &name, &toks[0].text, &out) {
+                    return Ok(());
+                }
+                if k == "track_file" && !tracked_file_usable(c, &name, &toks[0].text, &out) {
                     return Ok(());
                 }
                 let r = track_ref(c, toks, -254, 254);

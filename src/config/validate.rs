@@ -908,4 +908,28 @@ mod tests {
             ]
         );
     }
+
+    /// Checked against keepalived 2.2.7 -t: a track_file without `file` is dropped at its
+    /// closing line, so a reference to it is "not found"; a duplicate reference is ignored.
+    /// (2.2.7 segfaults when another track_file follows a file-less one; we carry on.)
+    #[test]
+    fn track_file_needs_a_file() {
+        let conf = "vrrp_track_file tf {\n  weight 3\n}\nvrrp_track_file ok {\n  file /tmp/x\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  track_file {\n    tf\n    ok\n    ok\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (3, "No file set for track_file tf - ignoring".to_string()),
+                (11, "(A) track file tf not found, ignoring...".to_string()),
+                (13, "(A) duplicate track_file ok - ignoring".to_string()),
+            ]
+        );
+        assert_eq!(l.model.track_files.len(), 1);
+        let refs: Vec<_> = l.model.vrrp_instances[0]
+            .track_file
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(refs, ["ok"]);
+    }
 }

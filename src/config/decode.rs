@@ -236,6 +236,7 @@ static TYPED: &[&str] = &[
     "vrrp_script/user",
     "vrrp_script/weight",
     "vrrp_sync_group",
+    "vrrp_sync_group/global_tracking",
     "vrrp_sync_group/group",
     "vrrp_sync_group/notify",
     "vrrp_sync_group/notify_backup",
@@ -243,6 +244,7 @@ static TYPED: &[&str] = &[
     "vrrp_sync_group/notify_master",
     "vrrp_sync_group/notify_stop",
     "vrrp_sync_group/smtp_alert",
+    "vrrp_sync_group/sync_group_tracking_weight",
     "vrrp_sync_group/track_file",
     "vrrp_sync_group/track_interface",
     "vrrp_sync_group/track_script",
@@ -1765,6 +1767,14 @@ fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         };
     }
     match k {
+        "sync_group_tracking_weight" => grp!().sync_group_tracking_weight = true,
+        "global_tracking" => {
+            err(
+                ctx,
+                format!("({name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"),
+            );
+            grp!().sync_group_tracking_weight = true;
+        }
         "group" => {
             let mut out = Vec::new();
             ctx.value_block(args, |_, toks, _| {

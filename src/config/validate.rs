@@ -111,6 +111,19 @@ fn validate_vrrp(cfg: &mut Config, host: &dyn Host, missing_if: bool, out: &mut 
         out.push(e(format!("({}) the virtual router id must be set", i.name)));
         return;
     }
+    // vrrp_sync_set_group: members must exist and be in one group only; groups left empty
+    // are removed. `sync_of`: instance name -> whether its group keeps tracker weights.
+    let sync_of = sync_groups(cfg, out);
+    let script_weight: std::collections::HashMap<String, i32> = cfg
+        .vrrp_scripts
+        .iter()
+        .map(|s| (s.name.clone(), s.weight))
+        .collect();
+    let file_weight: std::collections::HashMap<String, i32> = cfg
+        .track_files
+        .iter()
+        .map(|f| (f.name.clone(), f.weight))
+        .collect();
     let g = &cfg.global;
     for i in &mut cfg.vrrp_instances {
         let name = i.name.clone();
@@ -184,7 +197,136 @@ fn validate_vrrp(cfg: &mut Config, host: &dyn Host, missing_if: bool, out: &mut 
                 }
             });
         }
+        // In a sync group (without sync_group_tracking_weight) an instance's own trackers
+        // cannot change its priority, and an address owner ignores weights altogether.
+        let sync_no_weight = sync_of.get(&name) == Some(&false);
+        if sync_no_weight || prio == 255 {
+            unweight_trackers(i, sync_no_weight, &script_weight, &file_weight, out);
+        }
     }
+}
+
+/// keepalived's `vrrp_sync_set_group` over every sync group, in order. Returns, for each
+/// instance in a group, whether that group keeps tracker weights.
+fn sync_groups(
+    cfg: &mut Config,
+    out: &mut Vec<Diagnostic>,
+) -> std::collections::HashMap<String, bool> {
+    let mut member_of = std::collections::HashMap::new();
+    let instances: std::collections::HashSet<String> =
+        cfg.vrrp_instances.iter().map(|i| i.name.clone()).collect();
+    cfg.vrrp_sync_groups.retain_mut(|g| {
+        if g.group.is_empty() {
+            out.push(e(format!(
+                "Sync group {} has no virtual router(s). removing",
+                g.name
+            )));
+            return false;
+        }
+        let mut kept = Vec::new();
+        for m in std::mem::take(&mut g.group) {
+            if !instances.contains(&m) {
+                out.push(e(format!(
+                    "Virtual router {m} specified in sync group {} doesn't exist - ignoring",
+                    g.name
+                )));
+            } else if member_of.contains_key(&m) {
+                out.push(e(format!(
+                    "Virtual router {m} cannot exist in more than one sync group; ignoring {}",
+                    g.name
+                )));
+            } else {
+                member_of.insert(m.clone(), g.sync_group_tracking_weight);
+                kept.push(m);
+            }
+        }
+        g.group = kept;
+        match g.group.len() {
+            0 => {
+                out.push(e(format!(
+                    "Sync group {}, no matching virtual router found in group declaration - removing",
+                    g.name
+                )));
+                false
+            }
+            1 => {
+                out.push(e(format!(
+                    "Sync group {} has only 1 virtual router(s) - this probably isn't what you want",
+                    g.name
+                )));
+                true
+            }
+            _ => true,
+        }
+    });
+    member_of
+}
+
+/// The weight rule of keepalived's `vrrp_complete_instance` for an instance in a sync group
+/// without `sync_group_tracking_weight` (`sync`), or an address owner: weighted tracked
+/// interfaces get weight 0 (sync) or are no longer tracked (owner), weighted scripts are
+/// dropped, files with the default weight 1 get weight 0 and other weighted files are dropped.
+fn unweight_trackers(
+    i: &mut crate::model::VrrpInstance,
+    sync: bool,
+    script_weight: &std::collections::HashMap<String, i32>,
+    file_weight: &std::collections::HashMap<String, i32>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let name = i.name.clone();
+    let (why, why_if) = if sync {
+        ("SYNC group", "SYNC group")
+    } else {
+        ("address_owner", "address owner")
+    };
+    i.track_interface.retain_mut(|t| {
+        if t.weight.unwrap_or(0) == 0 {
+            return true;
+        }
+        out.push(e(format!(
+            "({name}) ignoring {} tracked interface {}due to {why_if}",
+            t.name,
+            if sync { "weight " } else { "" }
+        )));
+        t.weight = Some(0);
+        sync
+    });
+    i.track_script.retain(|t| {
+        let w = t
+            .weight
+            .unwrap_or_else(|| script_weight.get(&t.name).copied().unwrap_or(0));
+        if w == 0 {
+            return true;
+        }
+        out.push(e(format!(
+            "({name}) ignoring tracked script {} with weights due to {why}",
+            t.name
+        )));
+        false
+    });
+    i.track_file.retain_mut(|t| {
+        let w = t
+            .weight
+            .unwrap_or_else(|| file_weight.get(&t.name).copied().unwrap_or(1));
+        match w {
+            0 => true,
+            1 => {
+                out.push(e(format!(
+                    "({name}) ignoring weight from tracked file {} due to {why}. specify weight 0",
+                    t.name
+                )));
+                t.weight = Some(0);
+                true
+            }
+            w => {
+                out.push(e(format!(
+                    "({name}) ignoring tracked file {} with weight {w} due to {why}",
+                    t.name
+                )));
+                false
+            }
+        }
+    });
 }
 
 /// keepalived's `check_vrrp_script_security`: only when there is a VRRP instance.
@@ -931,5 +1073,82 @@ mod tests {
             .map(|t| t.name.as_str())
             .collect();
         assert_eq!(refs, ["ok"]);
+    }
+
+    /// The config /tmp/c2/w.conf run through keepalived 2.2.7 -t (messages below are its
+    /// output, in its order): sync group membership checks, then
+    /// vrrp_complete_instance's weight rule for members of a group without
+    /// sync_group_tracking_weight (A) and for an address owner (C); B's only script has weight
+    /// 0, so nothing changes for it.
+    #[test]
+    fn weighted_trackers_in_sync_groups_and_on_address_owners() {
+        let conf = "vrrp_script s1 {\n  script /bin/true\n  weight 10\n}\nvrrp_script s0 {\n  script /bin/true\n}\nvrrp_track_file f1 {\n  file /tmp/c2f1\n}\nvrrp_track_file f5 {\n  file /tmp/c2f5\n  weight 5\n}\nvrrp_sync_group G {\n  group {\n    A\n    B\n    NOPE\n  }\n}\nvrrp_sync_group H {\n  group {\n    B\n  }\n  sync_group_tracking_weight\n}\nvrrp_sync_group E {\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  track_interface {\n    eth1 weight 5\n    eth2\n  }\n  track_script {\n    s1\n    s0\n  }\n  track_file {\n    f1\n    f5\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 2\n  track_script {\n    s1 weight 0\n  }\n  virtual_ipaddress {\n    10.0.0.2\n  }\n}\nvrrp_instance C {\n  interface eth0\n  virtual_router_id 3\n  priority 255\n  track_interface {\n    eth1 weight 5\n  }\n  track_script {\n    s1\n  }\n  track_file {\n    f1\n    f5 weight 0\n  }\n  virtual_ipaddress {\n    10.0.0.3\n  }\n}\n";
+        let mut h = MemHost::new(&[], &["eth0", "eth1", "eth2"]);
+        h.files.insert("/c/k.conf".into(), conf.into());
+        h.files.insert("/bin/true".into(), "".into());
+        h.stats
+            .insert("/bin/true".into(), stat(false, 0o100755, 0, 0));
+        let l = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
+        let got: Vec<String> = msgs(&l).into_iter().map(|(_, m)| m).collect();
+        assert_eq!(
+            got,
+            [
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+                "Virtual router NOPE specified in sync group G doesn't exist - ignoring",
+                "Virtual router B cannot exist in more than one sync group; ignoring H",
+                "Sync group H, no matching virtual router found in group declaration - removing",
+                "Sync group E has no virtual router(s). removing",
+                "(A) ignoring eth1 tracked interface weight due to SYNC group",
+                "(A) ignoring tracked script s1 with weights due to SYNC group",
+                "(A) ignoring weight from tracked file f1 due to SYNC group. specify weight 0",
+                "(A) ignoring tracked file f5 with weight 5 due to SYNC group",
+                "(C) ignoring eth1 tracked interface due to address owner",
+                "(C) ignoring tracked script s1 with weights due to address_owner",
+                "(C) ignoring weight from tracked file f1 due to address_owner. specify weight 0",
+            ]
+        );
+        let m = &l.model;
+        let groups: Vec<_> = m
+            .vrrp_sync_groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.group.clone()))
+            .collect();
+        assert_eq!(groups, [("G", vec!["A".to_string(), "B".to_string()])]);
+        let a = &m.vrrp_instances[0];
+        let ti: Vec<_> = a
+            .track_interface
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(ti, [("eth1", Some(0)), ("eth2", None)]);
+        let ts: Vec<_> = a.track_script.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(ts, ["s0"]);
+        let tf: Vec<_> = a
+            .track_file
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(tf, [("f1", Some(0))]);
+        assert_eq!(m.vrrp_instances[1].track_script.len(), 1);
+        let c = &m.vrrp_instances[2];
+        assert!(c.track_interface.is_empty());
+        assert!(c.track_script.is_empty());
+        let tf: Vec<_> = c
+            .track_file
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(tf, [("f1", Some(0)), ("f5", Some(0))]);
+
+        // With sync_group_tracking_weight the members keep their weights.
+        let l = run(
+            &h,
+            &conf.replace(
+                "    NOPE\n  }\n}",
+                "    NOPE\n  }\n  sync_group_tracking_weight\n}",
+            ),
+        );
+        assert!(!msgs(&l).iter().any(|(_, m)| m.starts_with("(A) ignoring")));
+        assert_eq!(l.model.vrrp_instances[0].track_script.len(), 2);
     }
 }

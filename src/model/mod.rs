@@ -426,6 +426,10 @@ pub struct SyncGroup {
     pub notify_stop: Option<Script>,
     pub notify: Option<Script>,
     pub smtp_alert: Option<bool>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`): members keep the
+    /// weights of their own trackers. Without it keepalived zeroes or drops them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sync_group_tracking_weight: bool,
     pub parsed: Parsed,
 }
 

@@ -573,6 +573,31 @@ fn tracked_script_usable(
     true
 }
 
+/// keepalived's `misc_end_handler`: a MISC_CHECK without `misc_path` is dropped, reported at
+/// the block's closing line.
+fn misc_check_close(ctx: &mut C<'_, '_>) {
+    let rs = ctx
+        .b
+        .cfg
+        .virtual_servers
+        .last_mut()
+        .and_then(|vs| vs.real_servers.last_mut());
+    let Some(rs) = rs else {
+        return;
+    };
+    if rs
+        .checkers
+        .last()
+        .is_some_and(|c| c.kind == CheckerKind::Misc && c.misc_path.is_none())
+    {
+        rs.checkers.pop();
+        err(
+            ctx,
+            "No script path has been specified for MISC_CHECKER - skipping",
+        );
+    }
+}
+
 /// keepalived's `vrrp_alloc_track_file`: the file must be a known track_file, once per owner.
 fn tracked_file_usable(ctx: &mut C<'_, '_>, owner: &str, file: &str, so_far: &[TrackRef]) -> bool {
     if !ctx.b.cfg.track_files.iter().any(|s| s.name == file) {
@@ -865,6 +890,10 @@ impl<'h> Handlers for Builder<'h> {
                     ctx.b.cfg.track_files.pop();
                 }
             }
+            return;
+        }
+        if kw.path == "virtual_server/real_server/MISC_CHECK" {
+            misc_check_close(ctx);
             return;
         }
         if kw.path == "garp_group" {

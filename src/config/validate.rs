@@ -1151,4 +1151,25 @@ mod tests {
         assert!(!msgs(&l).iter().any(|(_, m)| m.starts_with("(A) ignoring")));
         assert_eq!(l.model.vrrp_instances[0].track_script.len(), 2);
     }
+
+    /// Checked against keepalived 2.2.7 -t: a MISC_CHECK without misc_path is dropped and
+    /// reported at its closing line (also for `MISC_CHECK {}` on one line).
+    #[test]
+    fn misc_check_without_path_is_skipped() {
+        let conf = "virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    MISC_CHECK {\n      misc_timeout 3\n    }\n    MISC_CHECK {}\n    TCP_CHECK {\n    }\n  }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        let m = msgs(&l);
+        for line in [5, 6] {
+            assert!(
+                m.contains(&(
+                    line,
+                    "No script path has been specified for MISC_CHECKER - skipping".to_string()
+                )),
+                "{m:?}"
+            );
+        }
+        let checkers = &l.model.virtual_servers[0].real_servers[0].checkers;
+        assert_eq!(checkers.len(), 1);
+        assert_eq!(checkers[0].kind, crate::model::CheckerKind::Tcp);
+    }
 }

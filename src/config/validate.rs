@@ -27,6 +27,7 @@ fn validate_check(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) 
     if cfg.virtual_servers.is_empty() {
         return;
     }
+    check_virtual_servers(cfg, out);
     for vs in &cfg.virtual_servers {
         let fwmark = match &vs.addr {
             VsAddr::Fwmark(_) => true,
@@ -75,6 +76,218 @@ fn validate_check(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) 
     if !cfg.global.enable_script_security && flags & SC_ISSCRIPT != 0 {
         out.push(violation("check ", flags));
     }
+}
+
+/// keepalived's FMT_VS.
+fn fmt_vs(vs: &crate::model::VirtualServer) -> String {
+    match &vs.addr {
+        VsAddr::Group(g) => format!("[{g}]:0"),
+        VsAddr::Fwmark(n) => format!("FWM {n}"),
+        VsAddr::Ip { addr, port } => trio(*addr, vs.protocol, port.unwrap_or(0)),
+    }
+}
+
+/// keepalived's `inet_sockaddrtotrio`: `[ADDR]:PROTO:PORT`.
+fn trio(addr: std::net::IpAddr, proto: Option<crate::model::Protocol>, port: u16) -> String {
+    use crate::model::Protocol;
+    let p = match proto {
+        Some(Protocol::Tcp) => "tcp",
+        Some(Protocol::Udp) => "udp",
+        Some(Protocol::Sctp) => "sctp",
+        None => "none",
+    };
+    format!("[{addr}]:{p}:{port}")
+}
+
+/// The parts of keepalived's `validate_check_config` that report or correct: virtual servers
+/// without real servers are dropped, duplicate real servers removed, defaults announced
+/// (protocol UDP, scheduler wlc, forwarding NAT: the model keeps `None`, which the IPVS layer
+/// maps to those defaults), a quorum above the real servers' total weight and a hysteresis
+/// not below the quorum reduced, and, except for NAT, real/sorry server ports that differ
+/// from the virtual server's reset to it.
+fn check_virtual_servers(cfg: &mut Config, out: &mut Vec<Diagnostic>) {
+    use crate::model::{LbKind, Protocol};
+    // A real server's own lvs_method (typed, or still kept verbatim).
+    fn rs_method(rs: &crate::model::RealServer) -> Option<LbKind> {
+        rs.lvs_method.or_else(|| {
+            let m = rs
+                .parsed
+                .get("virtual_server/real_server/lvs_method")?
+                .last()?
+                .first()?;
+            match m.as_str() {
+                "NAT" => Some(LbKind::Nat),
+                "DR" => Some(LbKind::Dr),
+                "TUN" => Some(LbKind::Tun),
+                _ => None,
+            }
+        })
+    }
+    let groups = cfg.virtual_server_groups.clone();
+    cfg.virtual_servers.retain_mut(|vs| {
+        if vs.real_servers.is_empty() {
+            out.push(e(format!(
+                "Virtual server {} has no real servers - ignoring",
+                fmt_vs(vs)
+            )));
+            return false;
+        }
+        let group = match &vs.addr {
+            VsAddr::Group(g) => groups.iter().find(|x| &x.name == g),
+            _ => None,
+        };
+        let group_has_addr = group.is_some_and(|g| {
+            g.entries
+                .iter()
+                .any(|e| matches!(e, VsgEntry::Range { .. }))
+        });
+        let by_addr = matches!(vs.addr, VsAddr::Ip { .. }) || group_has_addr;
+        let mut proto = vs.protocol;
+        if by_addr && proto.is_none() {
+            out.push(e(format!(
+                "Virtual server {}: no protocol set - defaulting to UDP",
+                fmt_vs(vs)
+            )));
+            proto = Some(Protocol::Udp);
+        }
+        if vs.lb_algo.is_none() {
+            let shown = crate::model::VirtualServer {
+                protocol: proto,
+                real_servers: Vec::new(),
+                ..vs.clone()
+            };
+            out.push(e(format!(
+                "Virtual server {}: no scheduler set, setting default 'wlc'",
+                fmt_vs(&shown)
+            )));
+        }
+        let shown_vs = {
+            let mut v = vs.clone();
+            v.protocol = if by_addr { proto } else { None };
+            v.real_servers = Vec::new();
+            v
+        };
+        let label = fmt_vs(&shown_vs);
+        let rs_proto = shown_vs.protocol;
+        // Duplicates (same address and port) after the first are removed.
+        let mut seen = Vec::new();
+        vs.real_servers.retain(|rs| {
+            let key = (rs.addr, rs.port.unwrap_or(0));
+            if seen.contains(&key) {
+                out.push(e(format!(
+                    "VS {label}: real server {} is duplicated - removing second rs",
+                    trio(rs.addr, rs_proto, key.1)
+                )));
+                false
+            } else {
+                seen.push(key);
+                true
+            }
+        });
+        let mut kind = vs.lb_kind;
+        let mut weight_sum: u64 = 0;
+        for rs in &vs.real_servers {
+            if rs_method(rs).is_none() && kind.is_none() {
+                out.push(e(format!(
+                    "Virtual server {label}: no forwarding method set, setting default NAT"
+                )));
+                kind = Some(LbKind::Nat);
+            }
+            weight_sum += u64::from(rs.weight.unwrap_or(vs.weight.unwrap_or(1)));
+        }
+        let sorry_kind = vs
+            .parsed
+            .get("virtual_server/sorry_server_lvs_method")
+            .and_then(|v| v.last())
+            .and_then(|a| a.first())
+            .and_then(|m| match m.as_str() {
+                "NAT" => Some(LbKind::Nat),
+                "DR" => Some(LbKind::Dr),
+                "TUN" => Some(LbKind::Tun),
+                _ => None,
+            });
+        if vs.sorry_server.is_some() && sorry_kind.is_none() && kind.is_none() {
+            out.push(e(format!(
+                "Virtual server {label}: no forwarding method set, setting default NAT"
+            )));
+            kind = Some(LbKind::Nat);
+        }
+        let weight_sum = weight_sum.min(u64::from(u32::MAX)) as u32;
+        if vs.quorum > weight_sum {
+            out.push(e(format!(
+                "Warning - quorum {} for {label} exceeds total weight of real servers {weight_sum}, reducing quorum to {weight_sum}",
+                vs.quorum
+            )));
+            vs.quorum = weight_sum;
+        }
+        if vs.hysteresis >= vs.quorum {
+            let h = vs.quorum.saturating_sub(1);
+            out.push(e(format!(
+                "Virtual server {label}: hysteresis {} >= quorum {}; setting hysteresis to {h}",
+                vs.hysteresis, vs.quorum
+            )));
+            vs.hysteresis = h;
+        }
+        // A group's address entries: non-NAT real servers with a port must match each
+        // entry's port (reported only).
+        if let Some(g) = group {
+            for entry in &g.entries {
+                let VsgEntry::Range { first, last, port } = entry else {
+                    continue;
+                };
+                let eport = port.unwrap_or(0);
+                let ge = match last {
+                    Some(l) if l != first => format!("{first}-{l},{eport}"),
+                    _ => format!("{first},{eport}"),
+                };
+                for rs in &vs.real_servers {
+                    if rs_method(rs).or(kind) == Some(LbKind::Nat) {
+                        continue;
+                    }
+                    if let Some(p) = rs.port.filter(|p| *p != 0 && *p != eport) {
+                        out.push(e(format!(
+                            "virtual server {label}:[{ge}] and real server {} ports don't match",
+                            trio(rs.addr, vs.protocol, p)
+                        )));
+                    }
+                }
+            }
+        }
+        // Ports of a virtual server given by address are corrected.
+        if let VsAddr::Ip { port, .. } = vs.addr {
+            let vport = port.unwrap_or(0);
+            for rs in &mut vs.real_servers {
+                let nat = rs_method(rs).or(kind) == Some(LbKind::Nat);
+                match rs.port {
+                    None | Some(0) => rs.port = Some(vport),
+                    Some(p) if p != vport && !nat => {
+                        out.push(e(format!(
+                            "WARNING - virtual server {label} and real server {} ports don't match - resetting",
+                            trio(rs.addr, rs_proto, p)
+                        )));
+                        rs.port = Some(vport);
+                    }
+                    _ => {}
+                }
+            }
+            let nat = sorry_kind.or(kind) == Some(LbKind::Nat);
+            if let Some((_, sp)) = &mut vs.sorry_server {
+                if !nat {
+                    match *sp {
+                        None | Some(0) => *sp = Some(vport),
+                        Some(p) if p != vport => {
+                            out.push(e(format!(
+                                "WARNING - virtual server {label} and sorry server ports don't match - resetting"
+                            )));
+                            *sp = Some(vport);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        true
+    });
 }
 
 fn violation(what: &str, flags: u32) -> Diagnostic {
@@ -767,7 +980,9 @@ mod tests {
     /// warning (exit 5).
     #[test]
     fn protocol_on_fwmark_virtual_server() {
-        let conf = "virtual_server fwmark 1 {\n protocol TCP\n}\n";
+        // Checked with 2.2.7: without a real server the virtual server is dropped first
+        // ("has no real servers - ignoring") and the protocol is not mentioned.
+        let conf = "virtual_server fwmark 1 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 {\n }\n}\n";
         let l = run(&MemHost::default(), conf);
         assert_eq!(
             msgs(&l),
@@ -1171,5 +1386,33 @@ mod tests {
         let checkers = &l.model.virtual_servers[0].real_servers[0].checkers;
         assert_eq!(checkers.len(), 1);
         assert_eq!(checkers[0].kind, crate::model::CheckerKind::Tcp);
+    }
+
+    /// keepalived 2.2.7 -t on this config prints exactly these lines (in this order):
+    /// validate_check_config's defaults, duplicate removal, quorum reduction and port resets.
+    #[test]
+    fn virtual_server_post_parse_checks() {
+        let l = run(&MemHost::default(), "virtual_server 10.0.0.1 80 {\n  lb_kind TUN\n  protocol TCP\n  quorum 5\n  sorry_server 10.0.0.9 81\n  real_server 10.0.0.2 8080 {\n  }\n  real_server 10.0.0.3 8080 {\n    lvs_method NAT\n  }\n  real_server 10.0.0.2 8080 {\n  }\n}\nvirtual_server 10.0.0.5 53 {\n  real_server 10.0.0.6 53 {\n  }\n}\nvirtual_server 10.0.0.7 80 {\n}\n");
+        let got: Vec<String> = msgs(&l).into_iter().map(|(_, m)| m).collect();
+        assert_eq!(
+            got,
+            [
+                "Virtual server [10.0.0.1]:tcp:80: no scheduler set, setting default 'wlc'",
+                "VS [10.0.0.1]:tcp:80: real server [10.0.0.2]:tcp:8080 is duplicated - removing second rs",
+                "Warning - quorum 5 for [10.0.0.1]:tcp:80 exceeds total weight of real servers 2, reducing quorum to 2",
+                "WARNING - virtual server [10.0.0.1]:tcp:80 and real server [10.0.0.2]:tcp:8080 ports don't match - resetting",
+                "WARNING - virtual server [10.0.0.1]:tcp:80 and sorry server ports don't match - resetting",
+                "Virtual server [10.0.0.5]:none:53: no protocol set - defaulting to UDP",
+                "Virtual server [10.0.0.5]:udp:53: no scheduler set, setting default 'wlc'",
+                "Virtual server [10.0.0.5]:udp:53: no forwarding method set, setting default NAT",
+                "Virtual server [10.0.0.7]:none:80 has no real servers - ignoring",
+            ]
+        );
+        let vs = &l.model.virtual_servers;
+        assert_eq!(vs.len(), 2);
+        assert_eq!(vs[0].quorum, 2);
+        let ports: Vec<_> = vs[0].real_servers.iter().map(|r| r.port).collect();
+        assert_eq!(ports, [Some(80), Some(8080)]);
+        assert_eq!(vs[0].sorry_server.map(|s| s.1), Some(Some(80)));
     }
 }

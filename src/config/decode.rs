@@ -324,6 +324,33 @@ fn script_with(
     }))
 }
 
+/// vrrp_script's `script` (keepalived's `set_script_params_array`): only the second word of
+/// the shell-split line is the command (split again into program and arguments); further
+/// words are ignored, not a user (the user comes from the block's `user` keyword, or the
+/// default script user when the block closes).
+fn script_command(ctx: &mut C<'_, '_>, args: &Args) -> Result<Option<Script>, Abort> {
+    ctx.arg(args, 1)?;
+    let line = args.rest_text(0).unwrap_or("");
+    let Some(words) = quoted_words(ctx, line) else {
+        return Ok(None);
+    };
+    let Some(cmd) = words.get(1) else {
+        return Ok(None);
+    };
+    let Some(argv) = quoted_words(ctx, cmd) else {
+        return Ok(None);
+    };
+    if argv.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Script {
+        args: argv,
+        user: None,
+        group: None,
+        security: ScriptSecurity::Runnable,
+    }))
+}
+
 fn script(ctx: &mut C<'_, '_>, args: &Args) -> Result<Option<Script>, Abort> {
     script_with(ctx, args, true)
 }
@@ -1203,7 +1230,7 @@ fn vrrp_script(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             return Ok(());
         }
         "script" => {
-            let sc = script_with(ctx, args, false)?;
+            let sc = script_command(ctx, args)?;
             if let Some(s) = last(&mut ctx.b.cfg.vrrp_scripts) {
                 s.script = sc;
             }

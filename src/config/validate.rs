@@ -1415,4 +1415,32 @@ mod tests {
         assert_eq!(ports, [Some(80), Some(8080)]);
         assert_eq!(vs[0].sorry_server.map(|s| s.1), Some(Some(80)));
     }
+
+    /// keepalived 2.2.7 -t: words after a vrrp_script's command are ignored (not a user), so
+    /// B keeps its script with `user root`; A, without a user and with a broken default user,
+    /// is removed at its closing line.
+    #[test]
+    fn vrrp_script_extra_words_are_not_a_user() {
+        let conf = "global_defs {\n  script_user nobodyxx\n}\nvrrp_script A {\n  script \"/bin/true x\" extra words\n}\nvrrp_script B {\n  script /bin/true scr1\n  user root\n}\nvrrp_instance V {\n  interface eth0\n  virtual_router_id 1\n  track_script {\n    A\n    B\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n";
+        let mut h = MemHost::default();
+        h.users.insert("root".into(), (0, 0));
+        h.files.insert("/bin/true".into(), "".into());
+        h.stats
+            .insert("/bin/true".into(), stat(false, 0o100755, 0, 0));
+        let l = run(&h, conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (2, "Error setting global script uid/gid".to_string()),
+                (6, "Unable to set default user for vrrp script A - removing".to_string()),
+                (15, "(V) track script A not found, ignoring...".to_string()),
+                (0, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.".to_string()),
+            ]
+        );
+        let b = &l.model.vrrp_scripts[0];
+        assert_eq!(b.name, "B");
+        let sc = b.script.as_ref().unwrap();
+        assert_eq!(sc.args, ["/bin/true"]);
+        assert_eq!(sc.user.as_deref(), Some("root"));
+    }
 }

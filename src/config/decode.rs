@@ -134,6 +134,7 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/MISC_CHECK/misc_dynamic",
     "virtual_server/real_server/MISC_CHECK/misc_path",
     "virtual_server/real_server/MISC_CHECK/misc_timeout",
+    "virtual_server/real_server/MISC_CHECK/user",
     "virtual_server/real_server/PING_CHECK",
     "virtual_server/real_server/SMTP_CHECK",
     "virtual_server/real_server/SSL_GET",
@@ -600,9 +601,78 @@ fn tracked_script_usable(
     true
 }
 
+/// The MISC_CHECK being read (the last checker of the last real server), if it is one.
+fn last_misc(cfg: &mut Config) -> Option<&mut Checker> {
+    cfg.virtual_servers
+        .last_mut()?
+        .real_servers
+        .last_mut()?
+        .checkers
+        .last_mut()
+        .filter(|c| c.kind == CheckerKind::Misc)
+}
+
+fn pop_last_checker(cfg: &mut Config) {
+    if let Some(rs) = cfg
+        .virtual_servers
+        .last_mut()
+        .and_then(|vs| vs.real_servers.last_mut())
+    {
+        rs.checkers.pop();
+    }
+}
+
+/// MISC_CHECK's `user USER [GROUP]` (keepalived's `misc_user_handler`): a user that cannot be
+/// set removes the checker.
+fn misc_user(ctx: &mut C<'_, '_>, args: &Args) -> R {
+    let Some(ck) = last_misc(&mut ctx.b.cfg) else {
+        return Ok(());
+    };
+    let cmd = ck
+        .misc_path
+        .as_ref()
+        .map(|s| cmd_str(&s.args))
+        .unwrap_or_default();
+    let Some(user) = args.opt(1).map(str::to_string) else {
+        err(
+            ctx,
+            format!("No user specified for misc checker script {cmd}"),
+        );
+        return Ok(());
+    };
+    let group = args.opt(2).map(str::to_string);
+    if script_ids(ctx.b.host, &user, group.as_deref()).is_none() {
+        err(
+            ctx,
+            format!("Failed to set uid/gid for misc checker script {cmd} - removing"),
+        );
+        pop_last_checker(&mut ctx.b.cfg);
+        return Ok(());
+    }
+    if let Some(sc) = last_misc(&mut ctx.b.cfg).and_then(|c| c.misc_path.as_mut()) {
+        sc.user = Some(user);
+        sc.group = group;
+    }
+    Ok(())
+}
+
 /// keepalived's `misc_end_handler`: a MISC_CHECK without `misc_path` is dropped, reported at
-/// the block's closing line.
+/// the block's closing line; without `user` the default script user must be usable.
 fn misc_check_close(ctx: &mut C<'_, '_>) {
+    let no_user = last_misc(&mut ctx.b.cfg)
+        .and_then(|c| c.misc_path.as_ref())
+        .filter(|s| s.user.is_none())
+        .map(|s| cmd_str(&s.args));
+    if let Some(cmd) = no_user {
+        if default_script_user(ctx).is_none() {
+            err(
+                ctx,
+                format!("Unable to set default user for misc script {cmd} - removing"),
+            );
+            pop_last_checker(&mut ctx.b.cfg);
+        }
+        return;
+    }
     let rs = ctx
         .b
         .cfg
@@ -795,6 +865,9 @@ impl<'h> Handlers for Builder<'h> {
         }
         if p.starts_with("vrrp_sync_group") {
             return sync_group(ctx, p, args);
+        }
+        if p == "virtual_server/real_server/MISC_CHECK/user" {
+            return misc_user(ctx, args);
         }
         if p.starts_with("virtual_server_group") {
             return vsg(ctx, args);
@@ -2275,9 +2348,11 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             "persistence_timeout" => {
                 let v = match args.opt(1) {
                     None => Some(360),
-                    Some(s) => match read_unsigned(s, 1, u32::MAX as u64) {
+                    // LVS_MAX_TIMEOUT: 31 days.
+                    Some(s) => match read_unsigned(s, 1, 2_678_400) {
                         Ok(v) => Some(v),
-                        Err(_) => {
+                        Err(e) => {
+                            err(ctx, e);
                             err(ctx, "persistence_timeout invalid");
                             None
                         }
@@ -2452,7 +2527,9 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             "bind_if" => ck!().bind_if = Some(ctx.arg(args, 1)?.to_string()),
             "url" => ck!().urls.push(Url::default()),
             "misc_path" => {
-                let s = script(ctx, args)?;
+                // Like vrrp_script's `script`: the user comes from `user` or, when the block
+                // closes, the default script user.
+                let s = script_command(ctx, args)?;
                 ck!().misc_path = s;
             }
             "misc_timeout" => {

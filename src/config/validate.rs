@@ -1443,4 +1443,38 @@ mod tests {
         assert_eq!(sc.args, ["/bin/true"]);
         assert_eq!(sc.user.as_deref(), Some("root"));
     }
+
+    /// keepalived 2.2.7 -t on this config prints exactly these lines: persistence_timeout is
+    /// limited to 31 days; MISC_CHECK's `user` that cannot be set removes the checker at its
+    /// line, and without `user` a broken default script user removes it at the block's end;
+    /// words after misc_path's command are ignored.
+    #[test]
+    fn misc_check_users_and_persistence_range() {
+        let mut h = MemHost::default();
+        h.users.insert("root".into(), (0, 0));
+        h.files.insert("/bin/true".into(), "".into());
+        h.stats
+            .insert("/bin/true".into(), stat(false, 0o100755, 0, 0));
+        let l = run(&h, "global_defs {\n  script_user nobodyxx\n}\nvirtual_server 10.0.0.1 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  persistence_timeout 123134134\n  real_server 10.0.0.2 80 {\n    MISC_CHECK {\n      misc_path \"/bin/true a\" more\n      user nouserxx\n    }\n    MISC_CHECK {\n      misc_path /bin/true\n    }\n    MISC_CHECK {\n      misc_path /bin/true\n      user root\n    }\n  }\n}\n");
+        assert_eq!(
+            msgs(&l),
+            [
+                (2, "Error setting global script uid/gid".to_string()),
+                (8, "number '123134134' outside range [1, 2678400]".to_string()),
+                (8, "persistence_timeout invalid".to_string()),
+                (12, "Failed to set uid/gid for misc checker script '/bin/true' 'a' - removing".to_string()),
+                (16, "Unable to set default user for misc script '/bin/true' - removing".to_string()),
+                (0, "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.".to_string()),
+            ]
+        );
+        let vs = &l.model.virtual_servers[0];
+        assert_eq!(vs.persistence_timeout, None);
+        let ck = &vs.real_servers[0].checkers;
+        assert_eq!(ck.len(), 1);
+        let sc = ck[0].misc_path.as_ref().unwrap();
+        assert_eq!(
+            (sc.args.as_slice(), sc.user.as_deref()),
+            (&["/bin/true".to_string()][..], Some("root"))
+        );
+    }
 }

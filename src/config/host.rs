@@ -52,6 +52,10 @@ pub trait Host {
     fn euid(&self) -> (u32, u32) {
         (0, 0)
     }
+    /// Whether the named network namespace exists (keepalived opens `/run/netns/NAME`).
+    fn netns_exists(&self, name: &str) -> bool {
+        !name.contains('/') && self.stat(&Path::new("/run/netns").join(name)).is_some()
+    }
 }
 
 /// The real machine.

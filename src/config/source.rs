@@ -409,9 +409,7 @@ impl<'a> Reader<'a> {
             };
             if alt.contains(['*', '?', '[']) {
                 let found = self.host.glob(&abs);
-                if found.is_empty() {
-                    missing = missing || !has_wild;
-                }
+                missing = missing || glob_misses(self.host, &abs);
                 matches.extend(found.into_iter().map(|f| {
                     if Path::new(&alt).is_absolute() {
                         f
@@ -1383,6 +1381,49 @@ fn split_physical(text: &str) -> Vec<(String, u32)> {
     out
 }
 
+/// Whether glibc's glob, run by keepalived with GLOB_ALTDIRFUNC hooks that count failures,
+/// would count a missing directory or file for the absolute wildcard pattern `abs`: a
+/// directory it must read (the fixed part before a wildcard, or a match of a wildcard
+/// directory part) that cannot be opened, or a fixed name after a wildcard part that does not
+/// exist. keepalived then reports "Config files missing" rather than staying silent, so
+/// `/missing/dir/*.conf` is reported while `/tmp/none*/x.conf` is not.
+fn glob_misses(host: &dyn Host, abs: &str) -> bool {
+    let wild = |c: &str| c.contains(['*', '?', '[']);
+    let comps: Vec<&str> = abs.split('/').filter(|c| !c.is_empty()).collect();
+    let Some(first_wild) = comps.iter().position(|c| wild(c)) else {
+        return host.lstat(Path::new(abs)).is_none();
+    };
+    let mut bases = vec![format!("/{}", comps[..first_wild].join("/"))];
+    let mut missing = false;
+    for (n, comp) in comps.iter().enumerate().skip(first_wild) {
+        let last = n + 1 == comps.len();
+        let mut next = Vec::new();
+        for base in &bases {
+            let joined = format!("{}/{comp}", base.trim_end_matches('/'));
+            if wild(comp) {
+                if !host.stat(Path::new(base)).is_some_and(|st| st.is_dir) {
+                    missing = true;
+                    continue;
+                }
+                if !last {
+                    next.extend(
+                        host.glob(&joined)
+                            .into_iter()
+                            .filter(|m| m.ends_with('/'))
+                            .map(|m| m.trim_end_matches('/').to_string()),
+                    );
+                }
+            } else if host.lstat(Path::new(&joined)).is_none() {
+                missing = true;
+            } else {
+                next.push(joined);
+            }
+        }
+        bases = next;
+    }
+    missing
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1568,5 +1609,47 @@ mod tests {
             "vm",
         );
         assert_eq!(texts(&r), ["vm /c"]);
+    }
+
+    /// Checked against keepalived 2.2.7 -t on the same tree: a wildcard whose fixed directory
+    /// part is missing, or a fixed name after a wildcard directory that some match lacks,
+    /// counts as missing; a wildcard directory part matching nothing stays silent.
+    #[test]
+    fn glob_into_missing_directories_is_reported() {
+        let root = std::env::temp_dir().join(format!("corpus2-glob-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("d1")).unwrap();
+        std::fs::create_dir_all(root.join("dx")).unwrap();
+        std::fs::write(root.join("d1/a.conf"), "").unwrap();
+        let r = root.display();
+        let main = format!(
+            "include {r}/nodir/*.conf\ninclude {r}/no*/*.conf\ninclude {r}/d*/a.conf\ninclude {r}/d1/*.cnf\ninclude {r}/{{d1,nodir}}/*.conf\ninclude {r}/nofile.conf\ninclude {r}/d*/x/*.conf\n"
+        );
+        std::fs::write(root.join("main.conf"), main).unwrap();
+        let l = crate::config::load_with(
+            &root.join("main.conf"),
+            &crate::config::LoadOptions::default(),
+            &crate::config::host::SystemHost,
+        );
+        let _ = std::fs::remove_dir_all(&root);
+        let got: Vec<(u32, String)> = l
+            .diagnostics
+            .iter()
+            .map(|d| (d.span.map_or(0, |s| s.line), d.message.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, format!("Config files missing '{r}/nodir/*.conf'.")),
+                (3, format!("Some config files missing: \"{r}/d*/a.conf\".")),
+                (
+                    5,
+                    format!("Some config files missing: \"{r}/{{d1,nodir}}/*.conf\".")
+                ),
+                (6, format!("Config files missing '{r}/nofile.conf'.")),
+                (7, format!("Config files missing '{r}/d*/x/*.conf'.")),
+            ]
+        );
+        assert_eq!(l.exit_status(), 0);
     }
 }

@@ -238,3 +238,50 @@ fn daemon_without_a_config_file_stops_with_keepalived_s_exit_code() {
     );
     assert!(out.contains("Stopped Keepalived v2.2.7"), "{out}");
 }
+
+#[test]
+fn a_missing_net_namespace_ends_the_daemon_like_keepalived() {
+    let dir = std::env::temp_dir().join(format!("keepalived-rs-netns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("k.conf");
+    std::fs::write(
+        &conf,
+        "net_namespace karsdoesnotexist\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    )
+    .unwrap();
+    let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let args = [
+        "-n".to_string(),
+        "-l".into(),
+        "-f".into(),
+        p("k.conf"),
+        "-p".into(),
+        p("a.pid"),
+        "-r".into(),
+        p("b.pid"),
+        "-c".into(),
+        p("c.pid"),
+        "-b".into(),
+        p("d.pid"),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = ka(&args);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(o.status.code(), Some(0));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    // Console lines are "<date>: message".
+    let msgs: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(_, m)| m))
+        .collect();
+    let tail = &msgs[msgs.len().saturating_sub(3)..];
+    assert_eq!(
+        tail,
+        [
+            "Failed to open /run/netns/karsdoesnotexist",
+            "Unable to set network namespace karsdoesnotexist - exiting",
+            "Stopped Keepalived v2.2.7 (01/16,2022)"
+        ],
+        "{out}"
+    );
+}

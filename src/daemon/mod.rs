@@ -18,7 +18,7 @@ pub mod vrrp;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 /// What keepalived logs at start and stop (the version we are compatible with).
 const KEEPALIVED_VERSION_STRING: &str = "Keepalived v2.2.7 (01/16,2022)";
@@ -47,6 +47,14 @@ pub fn start_checkers(model: &model::Config, settings: &Settings) {
     if settings.run_checkers && !model.virtual_servers.is_empty() {
         warn!("virtual_server (LVS/health checking) is not in this build - ignoring");
     }
+}
+
+/// `net_namespace NAME`: join /run/netns/NAME (ip netns's path), as keepalived does.
+fn enter_net_namespace(name: &str) -> Result<(), String> {
+    let path = format!("/run/netns/{name}");
+    let f = std::fs::File::open(&path).map_err(|_| format!("Failed to open {path}"))?;
+    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("setns() failed with error {}", e as i32))
 }
 
 /// keepalived's `check_conf_file`: the path (a glob) names at least one readable file.
@@ -202,6 +210,16 @@ pub fn run(settings: Settings) -> u8 {
         info!("{line}");
     }
     let model = loaded.model;
+    if let Some(ns) = &model.global.net_namespace {
+        // keepalived runs everything inside the configured network namespace (setns before
+        // any socket is opened); without it there is nothing to do.
+        if let Err(e) = enter_net_namespace(ns) {
+            info!("{e}");
+            error!("Unable to set network namespace {ns} - exiting");
+            info!("Stopped {KEEPALIVED_VERSION_STRING}");
+            return 0;
+        }
+    }
 
     // Signals are taken synchronously by this thread; every thread inherits the mask.
     let set = signal_set();

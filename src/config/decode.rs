@@ -1274,7 +1274,7 @@ fn track_file(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
 fn vsg(ctx: &mut C<'_, '_>, args: &Args) -> R {
     let name = ctx.arg(args, 1)?.to_string();
     let mut entries = Vec::new();
-    ctx.value_block(args, |c, toks, _| {
+    ctx.named_value_block(args, 1, |c, toks, _| {
         let a = toks[0].text.as_str();
         if a == "fwmark" {
             match toks

@@ -215,20 +215,32 @@ impl<'a, B: Handlers> Ctx<'a, B> {
     pub fn value_block(
         &mut self,
         args: &Args<'_>,
+        f: impl FnMut(&mut Self, &[Tok], &'a Lexed<'a>) -> Result<(), Abort>,
+    ) -> Result<(), Abort> {
+        self.named_value_block(args, 0, f)
+    }
+
+    /// A value block whose keyword line has `names` words between the keyword and the `{`
+    /// (`virtual_server_group NAME {`: keepalived's handler drops the name before reading).
+    pub fn named_value_block(
+        &mut self,
+        args: &Args<'_>,
+        names: usize,
         mut f: impl FnMut(&mut Self, &[Tok], &'a Lexed<'a>) -> Result<(), Abort>,
     ) -> Result<(), Abort> {
         let mut need_bob = true;
-        if args.len() > 1 {
-            if args.opt(1) == Some("{") {
+        let first = 1 + names;
+        if args.len() > first {
+            if args.opt(first) == Some("{") {
                 need_bob = false;
             } else {
                 let msg = format!(
                     "Block {} has extra parameters {} ...",
                     args.opt(0).unwrap_or(""),
-                    args.opt(1).unwrap_or("")
+                    args.opt(first).unwrap_or("")
                 );
                 self.report_at(
-                    args.span_of(1),
+                    args.span_of(first),
                     Severity::Error,
                     "block-extra-parameters",
                     msg,

@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod diag;
 pub mod engine;
+pub mod hint;
 pub mod host;
 pub mod keywords;
 pub mod lexer;
@@ -131,9 +132,11 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
     if !aborted {
         diagnostics.extend(validate::validate(&model, host));
     }
+    let mut diagnostics = dedup(diagnostics);
+    hint::brace_in_comment(&mut diagnostics, &read.sources);
     Loaded {
         model,
-        diagnostics: dedup(diagnostics),
+        diagnostics,
         sources: read.sources,
         path: path.to_path_buf(),
     }

@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod diag;
 pub mod engine;
+pub mod fuzz;
 pub mod hint;
 pub mod host;
 pub mod keywords;

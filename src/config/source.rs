@@ -22,6 +22,8 @@ const MAX_EXPANSIONS: usize = 10_000;
 const MAX_INCLUDE_DEPTH: usize = 64;
 /// Lines a `~SEQ`/`~LST` set may generate in total.
 const MAX_GENERATED: usize = 1_000_000;
+/// How deeply multi-line definitions and `~SEQ`/`~LST` may nest inside each other.
+const MAX_GEN_DEPTH: usize = 64;
 
 /// One logical line, ready for tokenising.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +198,8 @@ pub fn read(path: &Path, opts: &ReadOptions, host: &dyn Host) -> Read {
     while let Some(line) = r.next_line() {
         r.out.lines.push(line);
     }
+    // The lines live through every parse pass; drop push's spare capacity (up to half).
+    r.out.lines.shrink_to_fit();
     r.out
 }
 
@@ -546,7 +550,8 @@ impl<'a> Reader<'a> {
                     continue;
                 }
             };
-            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             let chunks = split_physical(&text);
             let id = self.out.sources.add(PathBuf::from(&p), text);
             let fdir = abs.parent().map(Path::to_path_buf).unwrap_or(dir.clone());
@@ -695,6 +700,21 @@ impl<'a> Reader<'a> {
                 }
                 None => def.value.clone(),
             };
+            if self.defs[idx].multiline && self.gens.len() >= MAX_GEN_DEPTH {
+                // A multi-line definition that uses itself on one of its own lines would queue
+                // its lines forever (fuzzing found it): stop like a self-referencing one.
+                let name = self.defs[idx].name.clone();
+                self.diag(
+                    Severity::Error,
+                    "definition-loop",
+                    format!(
+                        "Definition ${name} keeps expanding (it refers to itself) - line ignored"
+                    ),
+                    Some(span),
+                );
+                buf.clear();
+                return true;
+            }
             let replacement = if self.defs[idx].multiline {
                 let mut parts = value.split('\n');
                 let first = parts.next().unwrap_or("").to_string();
@@ -1055,7 +1075,8 @@ impl<'a> Reader<'a> {
                 self.end_file();
                 continue;
             }
-            let (raw, line) = f.chunks[f.next].clone();
+            // Each chunk is read once: move it out rather than copy the whole file again.
+            let (raw, line) = std::mem::take(&mut f.chunks[f.next]);
             f.next += 1;
             let id = f.id;
             let text = raw.trim_end_matches(['\n', '\r']);
@@ -1467,6 +1488,16 @@ mod tests {
         let r = run(&[("/c/k.conf", "$IF=${IF}\nx $IF\ny\n")], "vm");
         assert_eq!(texts(&r), ["y"]);
         assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
+    }
+
+    /// Found by the config_pipeline fuzz target: a multi-line definition whose last line uses
+    /// the definition again queued its lines forever (1M lines, then a very slow parse).
+    #[test]
+    fn multiline_self_reference_ends_with_error() {
+        let r = run(&[("/c/k.conf", "$A=\\\nx { \\\n} $A\n$A\ny\n")], "vm");
+        assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
+        assert!(texts(&r).len() < 200, "{}", texts(&r).len());
+        assert_eq!(texts(&r).last().map(String::as_str), Some("y"));
     }
 
     #[test]

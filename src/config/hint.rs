@@ -67,12 +67,17 @@ struct Swallowed {
 }
 
 fn find_swallowed(file: FileId, text: &str) -> Vec<Swallowed> {
-    let lines: Vec<&str> = text
+    let mut out = Vec::new();
+    // Streaming (no per-line index): big configs are mostly lines without any comment.
+    let mut lines = text
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
-    let mut out = Vec::new();
-    for (i, raw) in lines.iter().enumerate() {
+        .enumerate();
+    while let Some((i, raw)) = lines.next() {
+        // Fast path (memchr): only a line with a `{` can have one inside its comment.
+        if !raw.contains('{') {
+            continue;
+        }
         let (code, comment) = split_comment(raw);
         let Some(c) = comment else { continue };
         let Some(brace_off) = raw[c..].find('{').map(|o| c + o) else {
@@ -91,9 +96,9 @@ fn find_swallowed(file: FileId, text: &str) -> Vec<Swallowed> {
             continue;
         };
         // The brace may legitimately come on the next line with code.
-        let next = lines[i + 1..].iter().enumerate().find_map(|(j, l)| {
+        let next = lines.clone().find_map(|(j, l)| {
             let code = split_comment(l).0.trim();
-            (!code.is_empty()).then_some((i + 1 + j, code))
+            (!code.is_empty()).then_some((j, code))
         });
         if next.is_some_and(|(_, code)| code.starts_with('{')) {
             continue;

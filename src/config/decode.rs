@@ -482,6 +482,14 @@ fn keep_verbatim(ctx: &mut C<'_, '_>, kw: &'static Kw, args: &Args) -> R {
         )
         .at(span),
     );
+    if kw.path == "bfd_instance" {
+        // Still verbatim, but as its own object: otherwise its keywords landed in the root map,
+        // which no pass keeps, and the instance vanished from the model.
+        ctx.b.cfg.bfd_instances.push(BfdInstance {
+            name: args.opt(1).unwrap_or_default().to_string(),
+            parsed: Parsed::new(),
+        });
+    }
     let map = parsed_for(&mut ctx.b.cfg, kw.path);
     map.entry(kw.path.to_string())
         .or_default()

@@ -737,7 +737,11 @@ impl<'a> Reader<'a> {
                     "Parameter substitution would exceed maximum line length".to_string(),
                     Some(span),
                 );
-                return found;
+                // keepalived's replace_param returns NULL here, which its caller reads as
+                // "nothing changed": the line is used as it is. Returning `found` made the
+                // caller expand a growing self-reference (`$IF=x${IF}`) 10,000 more times
+                // (a 12 s fuzz input).
+                return false;
             }
             let starts_tilde = replacement.trim_start_matches([' ', '\t']).starts_with('~');
             buf.replace_range(at..at + 1 + consumed, &replacement);
@@ -1497,6 +1501,20 @@ mod tests {
         let r = run(&[("/c/k.conf", "$A=\\\nx { \\\n} $A\n$A\ny\n")], "vm");
         assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
         assert!(texts(&r).len() < 200, "{}", texts(&r).len());
+        assert_eq!(texts(&r).last().map(String::as_str), Some("y"));
+    }
+
+    /// Found by the config_pipeline fuzz target: a definition that grows each time it is
+    /// expanded hits the line-length limit; the line is then used as it is, once.
+    #[test]
+    fn growing_self_reference_stops_at_line_limit() {
+        let r = run(&[("/c/k.conf", "$IF=abc${IF}\nx $IF\ny\n")], "vm");
+        let long = r
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "definition-too-long")
+            .count();
+        assert_eq!(long, 1, "{:?}", r.diagnostics);
         assert_eq!(texts(&r).last().map(String::as_str), Some("y"));
     }
 

@@ -148,6 +148,8 @@ enum Gen {
         lines: Vec<String>,
         next: usize,
         span: Span,
+        /// Index into `defs` of the definition being replayed (recursion detection).
+        def: usize,
     },
 }
 
@@ -700,9 +702,18 @@ impl<'a> Reader<'a> {
                 }
                 None => def.value.clone(),
             };
-            if self.defs[idx].multiline && self.gens.len() >= MAX_GEN_DEPTH {
-                // A multi-line definition that uses itself on one of its own lines would queue
-                // its lines forever (fuzzing found it): stop like a self-referencing one.
+            let recursive = self.defs[idx].multiline
+                && self
+                    .gens
+                    .iter()
+                    .any(|g| matches!(g, Gen::Multi { def, .. } if *def == idx));
+            if self.defs[idx].multiline && (recursive || self.gens.len() >= MAX_GEN_DEPTH) {
+                // A multi-line definition used on one of its own lines (directly or through
+                // another one) would queue its lines forever, or, used on several of its lines,
+                // grow a tree of a million lines (both found by fuzzing): stop like a
+                // self-referencing single-line definition. Generated lines are only read
+                // while their generator is on the stack, so a `Multi` of this definition
+                // there means the line came from it.
                 let name = self.defs[idx].name.clone();
                 self.diag(
                     Severity::Error,
@@ -724,6 +735,7 @@ impl<'a> Reader<'a> {
                         lines: rest,
                         next: 0,
                         span,
+                        def: idx,
                     });
                 }
                 first
@@ -1058,7 +1070,9 @@ impl<'a> Reader<'a> {
                     }
                     return Some((text, span));
                 }
-                Gen::Multi { lines, next, span } => {
+                Gen::Multi {
+                    lines, next, span, ..
+                } => {
                     if *next >= lines.len() {
                         self.gens.pop();
                         continue;
@@ -1502,6 +1516,17 @@ mod tests {
         assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
         assert!(texts(&r).len() < 200, "{}", texts(&r).len());
         assert_eq!(texts(&r).last().map(String::as_str), Some("y"));
+    }
+
+    /// Found by the config_pipeline fuzz target: a multi-line definition using itself on two of
+    /// its lines grew a binary tree of lines up to the 1,000,000-line cap.
+    #[test]
+    fn multiline_self_reference_on_several_lines_ends_with_error() {
+        let r = run(&[("/c/k.conf", "$A=\\\nx $A\\\ny $A\n$A\nz\n")], "vm");
+        assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
+        assert!(!r.diagnostics.iter().any(|d| d.code == "seq-too-many"));
+        assert!(texts(&r).len() < 20, "{}", texts(&r).len());
+        assert_eq!(texts(&r).last().map(String::as_str), Some("z"));
     }
 
     /// Found by the config_pipeline fuzz target: a definition that grows each time it is

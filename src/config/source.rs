@@ -22,6 +22,8 @@ const MAX_EXPANSIONS: usize = 10_000;
 const MAX_INCLUDE_DEPTH: usize = 64;
 /// Lines a `~SEQ`/`~LST` set may generate in total.
 const MAX_GENERATED: usize = 1_000_000;
+/// Residues (text after a brace) one line may produce; a 1024-byte line has fewer braces.
+const MAX_RESIDUES: usize = 1024;
 /// How deeply multi-line definitions and `~SEQ`/`~LST` may nest inside each other.
 const MAX_GEN_DEPTH: usize = 64;
 
@@ -163,6 +165,7 @@ pub fn read(path: &Path, opts: &ReadOptions, host: &dyn Host) -> Read {
         gens: Vec::new(),
         defs: Vec::new(),
         residue: None,
+        residue_expansions: 0,
         multiline_def: None,
         block_depth: 0,
         generated: 0,
@@ -213,6 +216,9 @@ struct Reader<'a> {
     gens: Vec<Gen>,
     defs: Vec<Def>,
     residue: Option<(String, Span, bool)>,
+    /// Expansions done on the residues of one line: a definition whose value holds a brace
+    /// and itself (`$A=x { $A`) re-queues a residue that expands again, forever.
+    residue_expansions: usize,
     /// Index into `defs` of a multi-line definition being collected.
     multiline_def: Option<usize>,
     block_depth: i64,
@@ -1139,13 +1145,29 @@ impl<'a> Reader<'a> {
         let (mut buf, mut span, verbatim) = loop {
             let (mut buf, mut span, mut verbatim, from_file) =
                 if let Some((t, s, v)) = self.residue.take() {
+                    self.residue_expansions += 1;
                     (t, s, v, false)
                 } else if let Some((t, s)) = self.next_generated() {
+                    self.residue_expansions = 0;
                     (t, s, false, false)
                 } else {
+                    self.residue_expansions = 0;
                     let (t, s, v) = self.next_physical()?;
                     (t, s, v, true)
                 };
+            if self.residue_expansions > MAX_RESIDUES {
+                // Found by fuzzing: the residues of one line kept expanding into new residues
+                // (memory grew until the machine swapped). keepalived loops forever here too.
+                self.residue_expansions = 0;
+                self.diag(
+                    Severity::Error,
+                    "definition-loop",
+                    "Definition keeps expanding into new blocks (it refers to itself) - line ignored"
+                        .to_string(),
+                    Some(span),
+                );
+                continue;
+            }
             if from_file {
                 if let Some(i) = self.multiline_def {
                     // Continuation of a multi-line definition.
@@ -1526,6 +1548,19 @@ mod tests {
         assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
         assert!(!r.diagnostics.iter().any(|d| d.code == "seq-too-many"));
         assert!(texts(&r).len() < 20, "{}", texts(&r).len());
+        assert_eq!(texts(&r).last().map(String::as_str), Some("z"));
+    }
+
+    /// Found by the config_pipeline fuzz target: a definition whose value holds a brace and
+    /// itself re-queued the text after the brace, which expanded again, forever.
+    #[test]
+    fn definition_expanding_into_new_residues_ends_with_error() {
+        let r = run(
+            &[("/c/k.conf", "$A=\\\nq { a $A\n~LST(X, a, b) $A\nz\n")],
+            "vm",
+        );
+        assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
+        assert!(texts(&r).len() < 5000, "{}", texts(&r).len());
         assert_eq!(texts(&r).last().map(String::as_str), Some("z"));
     }
 

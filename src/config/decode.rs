@@ -2486,7 +2486,11 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                     "FILE_CHECK" => CheckerKind::File,
                     _ => CheckerKind::Bfd,
                 };
-                rs!().checkers.push(Checker::new(kind));
+                // Almost every real server has one checker; a Checker is large, and push's
+                // first allocation holds four (40 MB of spare capacity on 40,000 servers).
+                let checkers = &mut rs!().checkers;
+                checkers.reserve_exact(1);
+                checkers.push(Checker::new(kind));
             }
             _ => {}
         }

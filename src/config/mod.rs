@@ -4,6 +4,8 @@
 pub mod decode;
 pub mod diag;
 pub mod engine;
+pub mod fuzz;
+pub mod hint;
 pub mod host;
 pub mod keywords;
 pub mod lexer;
@@ -172,9 +174,11 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
     if !aborted && missing_net_namespace.is_none() {
         diagnostics.extend(validate::validate(&mut model, host, missing_interface));
     }
+    let mut diagnostics = dedup(diagnostics);
+    hint::brace_in_comment(&mut diagnostics, &read.sources);
     Loaded {
         model,
-        diagnostics: dedup(diagnostics),
+        diagnostics,
         sources: read.sources,
         path: path.to_path_buf(),
         missing_net_namespace,

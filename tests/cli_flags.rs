@@ -209,9 +209,79 @@ fn genhash_mode_answers_like_keepalived() {
 }
 
 #[test]
-fn daemon_mode_says_it_is_not_implemented() {
-    let o = ka(&["-n", "-f", "/nonexistent/keepalived-rs-test.conf"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("not implemented yet"));
-    assert!(text(&o.stderr).contains("--check"));
+fn daemon_without_a_config_file_stops_with_keepalived_s_exit_code() {
+    let dir = std::env::temp_dir().join(format!("keepalived-rs-noconf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pid = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let args = [
+        "-n",
+        "-l",
+        "-f",
+        "/nonexistent/keepalived-rs-test.conf",
+        "-p",
+        &pid("a.pid"),
+        "-r",
+        &pid("b.pid"),
+        "-c",
+        &pid("c.pid"),
+        "-b",
+        &pid("d.pid"),
+    ];
+    let o = ka(&args);
+    let _ = std::fs::remove_dir_all(&dir);
+    // keepalived 2.2.7: KEEPALIVED_EXIT_NO_CONFIG.
+    assert_eq!(o.status.code(), Some(6));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        out.contains("Config files missing '/nonexistent/keepalived-rs-test.conf'."),
+        "{out}"
+    );
+    assert!(out.contains("Stopped Keepalived v2.2.7"), "{out}");
+}
+
+#[test]
+fn a_missing_net_namespace_ends_the_daemon_like_keepalived() {
+    let dir = std::env::temp_dir().join(format!("keepalived-rs-netns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("k.conf");
+    std::fs::write(
+        &conf,
+        "net_namespace karsdoesnotexist\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    )
+    .unwrap();
+    let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let args = [
+        "-n".to_string(),
+        "-l".into(),
+        "-f".into(),
+        p("k.conf"),
+        "-p".into(),
+        p("a.pid"),
+        "-r".into(),
+        p("b.pid"),
+        "-c".into(),
+        p("c.pid"),
+        "-b".into(),
+        p("d.pid"),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = ka(&args);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(o.status.code(), Some(0));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    // Console lines are "<date>: message".
+    let msgs: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(_, m)| m))
+        .collect();
+    let tail = &msgs[msgs.len().saturating_sub(3)..];
+    assert_eq!(
+        tail,
+        [
+            "Failed to open /run/netns/karsdoesnotexist",
+            "Unable to set network namespace karsdoesnotexist - exiting",
+            "Stopped Keepalived v2.2.7 (01/16,2022)"
+        ],
+        "{out}"
+    );
 }

@@ -63,6 +63,10 @@ impl Host for OracleHost {
     fn canonical(&self, p: &Path) -> PathBuf {
         SystemHost.canonical(p)
     }
+    fn netns_exists(&self, _: &str) -> bool {
+        // The oracle ran with no named network namespaces (/run/netns empty).
+        false
+    }
 }
 
 fn corpus_dir() -> Option<PathBuf> {

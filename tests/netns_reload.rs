@@ -205,6 +205,18 @@ fn a_broken_config_is_refused_and_service_continues() {
     assert!(lab.has_addr("A", VIP) && !lab.has_addr("A", VIP2));
     assert!(!lab.has_addr("B", VIP));
     assert!(!lab.log("B").contains("Entering MASTER STATE"));
+    // keepalived refuses to change the network namespace at a reload, and so do we.
+    std::fs::write(&conf, format!("net_namespace elsewhere\n{good}")).expect("conf");
+    lab.signal("A", libc::SIGHUP);
+    assert!(
+        wait_until(Duration::from_secs(5), || lab.log("A").contains(
+            "Cannot change network namespace at a reload - please restart keepalived"
+        )),
+        "{}",
+        lab.log("A")
+    );
+    assert!(!lab.log("A").contains("Reload complete"));
+    assert!(lab.has_addr("A", VIP) && !lab.has_addr("A", VIP2));
     // Fixed: the next SIGHUP applies it.
     std::fs::write(&conf, &good).expect("conf");
     reload_and_wait(&lab, 1);

@@ -52,6 +52,10 @@ pub trait Host {
     fn euid(&self) -> (u32, u32) {
         (0, 0)
     }
+    /// Whether the named network namespace exists (keepalived opens `/run/netns/NAME`).
+    fn netns_exists(&self, name: &str) -> bool {
+        !name.contains('/') && self.stat(&Path::new("/run/netns").join(name)).is_some()
+    }
 }
 
 /// The real machine.
@@ -191,9 +195,9 @@ impl Host for SystemHost {
     }
 }
 
-/// An in-memory machine for tests: files by absolute path, a fixed interface list, host `vm`.
-#[cfg(test)]
-#[derive(Default)]
+/// An in-memory machine (tests, the config fuzz target): files by absolute path, a fixed
+/// interface list, host `vm`, cwd `/etc`, no users; every name resolves.
+#[derive(Debug, Default, Clone)]
 pub struct MemHost {
     pub files: std::collections::BTreeMap<String, String>,
     pub interfaces: Vec<String>,
@@ -206,7 +210,6 @@ pub struct MemHost {
     pub path: Vec<PathBuf>,
 }
 
-#[cfg(test)]
 impl MemHost {
     pub fn new(files: &[(&str, &str)], interfaces: &[&str]) -> Self {
         MemHost {
@@ -220,7 +223,6 @@ impl MemHost {
     }
 }
 
-#[cfg(test)]
 impl Host for MemHost {
     fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
         self.files

@@ -207,7 +207,6 @@ pub static ROOT: &[Kw] = &[
         kw("vrrp_garp_master_repeat", "global_defs/vrrp_garp_master_repeat", Plain, &[]),
         kw("vrrp_gna_interval", "global_defs/vrrp_gna_interval", Plain, &[]),
         kw("vrrp_higher_prio_send_advert", "global_defs/vrrp_higher_prio_send_advert", Plain, &[]),
-        kw("vrrp_ipsets", "global_defs/vrrp_ipsets", Plain, &[]),
         kw("vrrp_iptables", "global_defs/vrrp_iptables", Plain, &[]),
         kw("vrrp_lower_prio_no_advert", "global_defs/vrrp_lower_prio_no_advert", Plain, &[]),
         kw("vrrp_mcast_group4", "global_defs/vrrp_mcast_group4", Plain, &[]),

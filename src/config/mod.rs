@@ -4,6 +4,8 @@
 pub mod decode;
 pub mod diag;
 pub mod engine;
+pub mod fuzz;
+pub mod hint;
 pub mod host;
 pub mod keywords;
 pub mod lexer;
@@ -36,12 +38,27 @@ pub struct Loaded {
     pub sources: SourceMap,
     /// The main config file as given.
     pub path: PathBuf,
+    /// `net_namespace` names a namespace that does not exist: keepalived 2.2.7 stops right
+    /// after reading the global configuration (the daemon exits 0 after logging "Unable to set
+    /// network namespace NAME - exiting"; `-t` prints only the parent's messages and exits 0),
+    /// so the VRRP, checker and BFD configuration is not checked.
+    pub missing_net_namespace: Option<String>,
 }
 
 impl Loaded {
     /// keepalived 2.2.7 `-t` exit status for this load.
     pub fn exit_status(&self) -> u8 {
-        diag::exit_status(&self.diagnostics)
+        let status = diag::exit_status(&self.diagnostics);
+        if self.missing_net_namespace.is_some() {
+            // Only a parse abort or a config-file error (-e) ends keepalived before it tries
+            // to enter the namespace; otherwise it exits 0 whatever the parent reported.
+            let early = self
+                .diagnostics
+                .iter()
+                .any(|d| matches!(d.severity, diag::Severity::Abort | diag::Severity::Security));
+            return if early { status } else { 0 };
+        }
+        status
     }
 }
 
@@ -74,6 +91,7 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
     let mut aborted = false;
     let mut default_user = None;
     let mut missing_interface = false;
+    let mut missing_net_namespace = None;
     for pass in engine::Pass::ALL {
         // Children inherit what the parent parsed (keepalived forks after reading globals).
         let mut builder = decode::Builder::new(
@@ -120,6 +138,8 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
                 model.static_ipaddress = cfg.static_ipaddress;
                 model.static_routes = cfg.static_routes;
                 model.static_rules = cfg.static_rules;
+                model.linkbeat_interfaces = cfg.linkbeat_interfaces;
+                model.garp_groups = cfg.garp_groups;
                 model.parsed.extend(cfg.parsed.into_iter().filter(|(k, _)| {
                     matches!(
                         keywords::section_of(root(k)),
@@ -135,15 +155,33 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
             aborted = true;
             break;
         }
+        if pass == engine::Pass::Parent {
+            if let Some(ns) = model.global.net_namespace.clone() {
+                if !host.netns_exists(&ns) {
+                    diagnostics.push(Diagnostic::new(
+                        diag::Severity::Note,
+                        "net-namespace-missing",
+                        format!(
+                            "network namespace {ns} does not exist (/run/netns/{ns}): keepalived exits here without checking the VRRP, checker and BFD configuration"
+                        ),
+                    ));
+                    missing_net_namespace = Some(ns);
+                    break;
+                }
+            }
+        }
     }
-    if !aborted {
+    if !aborted && missing_net_namespace.is_none() {
         diagnostics.extend(validate::validate(&mut model, host, missing_interface));
     }
+    let mut diagnostics = dedup(diagnostics);
+    hint::brace_in_comment(&mut diagnostics, &read.sources);
     Loaded {
         model,
-        diagnostics: dedup(diagnostics),
+        diagnostics,
         sources: read.sources,
         path: path.to_path_buf(),
+        missing_net_namespace,
     }
 }
 

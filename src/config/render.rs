@@ -307,6 +307,7 @@ mod tests {
             len,
         };
         Loaded {
+            missing_net_namespace: None,
             path: "/etc/keepalived/keepalived.conf".into(),
             sources,
             diagnostics: vec![

@@ -22,6 +22,10 @@ const MAX_EXPANSIONS: usize = 10_000;
 const MAX_INCLUDE_DEPTH: usize = 64;
 /// Lines a `~SEQ`/`~LST` set may generate in total.
 const MAX_GENERATED: usize = 1_000_000;
+/// Residues (text after a brace) one line may produce; a 1024-byte line has fewer braces.
+const MAX_RESIDUES: usize = 1024;
+/// How deeply multi-line definitions and `~SEQ`/`~LST` may nest inside each other.
+const MAX_GEN_DEPTH: usize = 64;
 
 /// One logical line, ready for tokenising.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +150,8 @@ enum Gen {
         lines: Vec<String>,
         next: usize,
         span: Span,
+        /// Index into `defs` of the definition being replayed (recursion detection).
+        def: usize,
     },
 }
 
@@ -159,6 +165,7 @@ pub fn read(path: &Path, opts: &ReadOptions, host: &dyn Host) -> Read {
         gens: Vec::new(),
         defs: Vec::new(),
         residue: None,
+        residue_expansions: 0,
         multiline_def: None,
         block_depth: 0,
         generated: 0,
@@ -204,6 +211,8 @@ pub fn read(path: &Path, opts: &ReadOptions, host: &dyn Host) -> Read {
             format!("There are {} missing '}}'s or extra '{{'s", r.block_depth),
         ));
     }
+    // The lines live through every parse pass; drop push's spare capacity (up to half).
+    r.out.lines.shrink_to_fit();
     r.out
 }
 
@@ -215,6 +224,9 @@ struct Reader<'a> {
     gens: Vec<Gen>,
     defs: Vec<Def>,
     residue: Option<(String, Span, bool)>,
+    /// Expansions done on the residues of one line: a definition whose value holds a brace
+    /// and itself (`$A=x { $A`) re-queues a residue that expands again, forever.
+    residue_expansions: usize,
     /// Index into `defs` of a multi-line definition being collected.
     multiline_def: Option<usize>,
     block_depth: i64,
@@ -409,9 +421,7 @@ impl<'a> Reader<'a> {
             };
             if alt.contains(['*', '?', '[']) {
                 let found = self.host.glob(&abs);
-                if found.is_empty() {
-                    missing = missing || !has_wild;
-                }
+                missing = missing || glob_misses(self.host, &abs);
                 matches.extend(found.into_iter().map(|f| {
                     if Path::new(&alt).is_absolute() {
                         f
@@ -554,7 +564,8 @@ impl<'a> Reader<'a> {
                     continue;
                 }
             };
-            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             let chunks = split_physical(&text);
             let id = self.out.sources.add(PathBuf::from(&p), text);
             let fdir = abs.parent().map(Path::to_path_buf).unwrap_or(dir.clone());
@@ -703,6 +714,30 @@ impl<'a> Reader<'a> {
                 }
                 None => def.value.clone(),
             };
+            let recursive = self.defs[idx].multiline
+                && self
+                    .gens
+                    .iter()
+                    .any(|g| matches!(g, Gen::Multi { def, .. } if *def == idx));
+            if self.defs[idx].multiline && (recursive || self.gens.len() >= MAX_GEN_DEPTH) {
+                // A multi-line definition used on one of its own lines (directly or through
+                // another one) would queue its lines forever, or, used on several of its lines,
+                // grow a tree of a million lines (both found by fuzzing): stop like a
+                // self-referencing single-line definition. Generated lines are only read
+                // while their generator is on the stack, so a `Multi` of this definition
+                // there means the line came from it.
+                let name = self.defs[idx].name.clone();
+                self.diag(
+                    Severity::Error,
+                    "definition-loop",
+                    format!(
+                        "Definition ${name} keeps expanding (it refers to itself) - line ignored"
+                    ),
+                    Some(span),
+                );
+                buf.clear();
+                return true;
+            }
             let replacement = if self.defs[idx].multiline {
                 let mut parts = value.split('\n');
                 let first = parts.next().unwrap_or("").to_string();
@@ -712,6 +747,7 @@ impl<'a> Reader<'a> {
                         lines: rest,
                         next: 0,
                         span,
+                        def: idx,
                     });
                 }
                 first
@@ -725,7 +761,11 @@ impl<'a> Reader<'a> {
                     "Parameter substitution would exceed maximum line length".to_string(),
                     Some(span),
                 );
-                return found;
+                // keepalived's replace_param returns NULL here, which its caller reads as
+                // "nothing changed": the line is used as it is. Returning `found` made the
+                // caller expand a growing self-reference (`$IF=x${IF}`) 10,000 more times
+                // (a 12 s fuzz input).
+                return false;
             }
             let starts_tilde = replacement.trim_start_matches([' ', '\t']).starts_with('~');
             buf.replace_range(at..at + 1 + consumed, &replacement);
@@ -1042,7 +1082,9 @@ impl<'a> Reader<'a> {
                     }
                     return Some((text, span));
                 }
-                Gen::Multi { lines, next, span } => {
+                Gen::Multi {
+                    lines, next, span, ..
+                } => {
                     if *next >= lines.len() {
                         self.gens.pop();
                         continue;
@@ -1063,7 +1105,8 @@ impl<'a> Reader<'a> {
                 self.end_file();
                 continue;
             }
-            let (raw, line) = f.chunks[f.next].clone();
+            // Each chunk is read once: move it out rather than copy the whole file again.
+            let (raw, line) = std::mem::take(&mut f.chunks[f.next]);
             f.next += 1;
             let id = f.id;
             let text = raw.trim_end_matches(['\n', '\r']);
@@ -1108,13 +1151,29 @@ impl<'a> Reader<'a> {
         let (mut buf, mut span, verbatim) = loop {
             let (mut buf, mut span, mut verbatim, from_file) =
                 if let Some((t, s, v)) = self.residue.take() {
+                    self.residue_expansions += 1;
                     (t, s, v, false)
                 } else if let Some((t, s)) = self.next_generated() {
+                    self.residue_expansions = 0;
                     (t, s, false, false)
                 } else {
+                    self.residue_expansions = 0;
                     let (t, s, v) = self.next_physical()?;
                     (t, s, v, true)
                 };
+            if self.residue_expansions > MAX_RESIDUES {
+                // Found by fuzzing: the residues of one line kept expanding into new residues
+                // (memory grew until the machine swapped). keepalived loops forever here too.
+                self.residue_expansions = 0;
+                self.diag(
+                    Severity::Error,
+                    "definition-loop",
+                    "Definition keeps expanding into new blocks (it refers to itself) - line ignored"
+                        .to_string(),
+                    Some(span),
+                );
+                continue;
+            }
             if from_file {
                 if let Some(i) = self.multiline_def {
                     // Continuation of a multi-line definition.
@@ -1383,6 +1442,49 @@ fn split_physical(text: &str) -> Vec<(String, u32)> {
     out
 }
 
+/// Whether glibc's glob, run by keepalived with GLOB_ALTDIRFUNC hooks that count failures,
+/// would count a missing directory or file for the absolute wildcard pattern `abs`: a
+/// directory it must read (the fixed part before a wildcard, or a match of a wildcard
+/// directory part) that cannot be opened, or a fixed name after a wildcard part that does not
+/// exist. keepalived then reports "Config files missing" rather than staying silent, so
+/// `/missing/dir/*.conf` is reported while `/tmp/none*/x.conf` is not.
+fn glob_misses(host: &dyn Host, abs: &str) -> bool {
+    let wild = |c: &str| c.contains(['*', '?', '[']);
+    let comps: Vec<&str> = abs.split('/').filter(|c| !c.is_empty()).collect();
+    let Some(first_wild) = comps.iter().position(|c| wild(c)) else {
+        return host.lstat(Path::new(abs)).is_none();
+    };
+    let mut bases = vec![format!("/{}", comps[..first_wild].join("/"))];
+    let mut missing = false;
+    for (n, comp) in comps.iter().enumerate().skip(first_wild) {
+        let last = n + 1 == comps.len();
+        let mut next = Vec::new();
+        for base in &bases {
+            let joined = format!("{}/{comp}", base.trim_end_matches('/'));
+            if wild(comp) {
+                if !host.stat(Path::new(base)).is_some_and(|st| st.is_dir) {
+                    missing = true;
+                    continue;
+                }
+                if !last {
+                    next.extend(
+                        host.glob(&joined)
+                            .into_iter()
+                            .filter(|m| m.ends_with('/'))
+                            .map(|m| m.trim_end_matches('/').to_string()),
+                    );
+                }
+            } else if host.lstat(Path::new(&joined)).is_none() {
+                missing = true;
+            } else {
+                next.push(joined);
+            }
+        }
+        bases = next;
+    }
+    missing
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1477,6 +1579,54 @@ mod tests {
         assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
     }
 
+    /// Found by the config_pipeline fuzz target: a multi-line definition whose last line uses
+    /// the definition again queued its lines forever (1M lines, then a very slow parse).
+    #[test]
+    fn multiline_self_reference_ends_with_error() {
+        let r = run(&[("/c/k.conf", "$A=\\\nx { \\\n} $A\n$A\ny\n")], "vm");
+        assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
+        assert!(texts(&r).len() < 200, "{}", texts(&r).len());
+        assert_eq!(texts(&r).last().map(String::as_str), Some("y"));
+    }
+
+    /// Found by the config_pipeline fuzz target: a multi-line definition using itself on two of
+    /// its lines grew a binary tree of lines up to the 1,000,000-line cap.
+    #[test]
+    fn multiline_self_reference_on_several_lines_ends_with_error() {
+        let r = run(&[("/c/k.conf", "$A=\\\nx $A\\\ny $A\n$A\nz\n")], "vm");
+        assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
+        assert!(!r.diagnostics.iter().any(|d| d.code == "seq-too-many"));
+        assert!(texts(&r).len() < 20, "{}", texts(&r).len());
+        assert_eq!(texts(&r).last().map(String::as_str), Some("z"));
+    }
+
+    /// Found by the config_pipeline fuzz target: a definition whose value holds a brace and
+    /// itself re-queued the text after the brace, which expanded again, forever.
+    #[test]
+    fn definition_expanding_into_new_residues_ends_with_error() {
+        let r = run(
+            &[("/c/k.conf", "$A=\\\nq { a $A\n~LST(X, a, b) $A\nz\n")],
+            "vm",
+        );
+        assert!(r.diagnostics.iter().any(|d| d.code == "definition-loop"));
+        assert!(texts(&r).len() < 5000, "{}", texts(&r).len());
+        assert_eq!(texts(&r).last().map(String::as_str), Some("z"));
+    }
+
+    /// Found by the config_pipeline fuzz target: a definition that grows each time it is
+    /// expanded hits the line-length limit; the line is then used as it is, once.
+    #[test]
+    fn growing_self_reference_stops_at_line_limit() {
+        let r = run(&[("/c/k.conf", "$IF=abc${IF}\nx $IF\ny\n")], "vm");
+        let long = r
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "definition-too-long")
+            .count();
+        assert_eq!(long, 1, "{:?}", r.diagnostics);
+        assert_eq!(texts(&r).last().map(String::as_str), Some("y"));
+    }
+
     #[test]
     fn seq_and_lst() {
         let r = run(
@@ -1568,5 +1718,47 @@ mod tests {
             "vm",
         );
         assert_eq!(texts(&r), ["vm /c"]);
+    }
+
+    /// Checked against keepalived 2.2.7 -t on the same tree: a wildcard whose fixed directory
+    /// part is missing, or a fixed name after a wildcard directory that some match lacks,
+    /// counts as missing; a wildcard directory part matching nothing stays silent.
+    #[test]
+    fn glob_into_missing_directories_is_reported() {
+        let root = std::env::temp_dir().join(format!("corpus2-glob-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("d1")).unwrap();
+        std::fs::create_dir_all(root.join("dx")).unwrap();
+        std::fs::write(root.join("d1/a.conf"), "").unwrap();
+        let r = root.display();
+        let main = format!(
+            "include {r}/nodir/*.conf\ninclude {r}/no*/*.conf\ninclude {r}/d*/a.conf\ninclude {r}/d1/*.cnf\ninclude {r}/{{d1,nodir}}/*.conf\ninclude {r}/nofile.conf\ninclude {r}/d*/x/*.conf\n"
+        );
+        std::fs::write(root.join("main.conf"), main).unwrap();
+        let l = crate::config::load_with(
+            &root.join("main.conf"),
+            &crate::config::LoadOptions::default(),
+            &crate::config::host::SystemHost,
+        );
+        let _ = std::fs::remove_dir_all(&root);
+        let got: Vec<(u32, String)> = l
+            .diagnostics
+            .iter()
+            .map(|d| (d.span.map_or(0, |s| s.line), d.message.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, format!("Config files missing '{r}/nodir/*.conf'.")),
+                (3, format!("Some config files missing: \"{r}/d*/a.conf\".")),
+                (
+                    5,
+                    format!("Some config files missing: \"{r}/{{d1,nodir}}/*.conf\".")
+                ),
+                (6, format!("Config files missing '{r}/nofile.conf'.")),
+                (7, format!("Config files missing '{r}/d*/x/*.conf'.")),
+            ]
+        );
+        assert_eq!(l.exit_status(), 0);
     }
 }

@@ -27,6 +27,7 @@ fn validate_check(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) 
     if cfg.virtual_servers.is_empty() {
         return;
     }
+    check_virtual_servers(cfg, out);
     for vs in &cfg.virtual_servers {
         let fwmark = match &vs.addr {
             VsAddr::Fwmark(_) => true,
@@ -77,6 +78,218 @@ fn validate_check(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) 
     }
 }
 
+/// keepalived's FMT_VS.
+fn fmt_vs(vs: &crate::model::VirtualServer) -> String {
+    match &vs.addr {
+        VsAddr::Group(g) => format!("[{g}]:0"),
+        VsAddr::Fwmark(n) => format!("FWM {n}"),
+        VsAddr::Ip { addr, port } => trio(*addr, vs.protocol, port.unwrap_or(0)),
+    }
+}
+
+/// keepalived's `inet_sockaddrtotrio`: `[ADDR]:PROTO:PORT`.
+fn trio(addr: std::net::IpAddr, proto: Option<crate::model::Protocol>, port: u16) -> String {
+    use crate::model::Protocol;
+    let p = match proto {
+        Some(Protocol::Tcp) => "tcp",
+        Some(Protocol::Udp) => "udp",
+        Some(Protocol::Sctp) => "sctp",
+        None => "none",
+    };
+    format!("[{addr}]:{p}:{port}")
+}
+
+/// The parts of keepalived's `validate_check_config` that report or correct: virtual servers
+/// without real servers are dropped, duplicate real servers removed, defaults announced
+/// (protocol UDP, scheduler wlc, forwarding NAT: the model keeps `None`, which the IPVS layer
+/// maps to those defaults), a quorum above the real servers' total weight and a hysteresis
+/// not below the quorum reduced, and, except for NAT, real/sorry server ports that differ
+/// from the virtual server's reset to it.
+fn check_virtual_servers(cfg: &mut Config, out: &mut Vec<Diagnostic>) {
+    use crate::model::{LbKind, Protocol};
+    // A real server's own lvs_method (typed, or still kept verbatim).
+    fn rs_method(rs: &crate::model::RealServer) -> Option<LbKind> {
+        rs.lvs_method.or_else(|| {
+            let m = rs
+                .parsed
+                .get("virtual_server/real_server/lvs_method")?
+                .last()?
+                .first()?;
+            match m.as_str() {
+                "NAT" => Some(LbKind::Nat),
+                "DR" => Some(LbKind::Dr),
+                "TUN" => Some(LbKind::Tun),
+                _ => None,
+            }
+        })
+    }
+    let groups = cfg.virtual_server_groups.clone();
+    cfg.virtual_servers.retain_mut(|vs| {
+        if vs.real_servers.is_empty() {
+            out.push(e(format!(
+                "Virtual server {} has no real servers - ignoring",
+                fmt_vs(vs)
+            )));
+            return false;
+        }
+        let group = match &vs.addr {
+            VsAddr::Group(g) => groups.iter().find(|x| &x.name == g),
+            _ => None,
+        };
+        let group_has_addr = group.is_some_and(|g| {
+            g.entries
+                .iter()
+                .any(|e| matches!(e, VsgEntry::Range { .. }))
+        });
+        let by_addr = matches!(vs.addr, VsAddr::Ip { .. }) || group_has_addr;
+        let mut proto = vs.protocol;
+        if by_addr && proto.is_none() {
+            out.push(e(format!(
+                "Virtual server {}: no protocol set - defaulting to UDP",
+                fmt_vs(vs)
+            )));
+            proto = Some(Protocol::Udp);
+        }
+        if vs.lb_algo.is_none() {
+            let shown = crate::model::VirtualServer {
+                protocol: proto,
+                real_servers: Vec::new(),
+                ..vs.clone()
+            };
+            out.push(e(format!(
+                "Virtual server {}: no scheduler set, setting default 'wlc'",
+                fmt_vs(&shown)
+            )));
+        }
+        let shown_vs = {
+            let mut v = vs.clone();
+            v.protocol = if by_addr { proto } else { None };
+            v.real_servers = Vec::new();
+            v
+        };
+        let label = fmt_vs(&shown_vs);
+        let rs_proto = shown_vs.protocol;
+        // Duplicates (same address and port) after the first are removed.
+        let mut seen = Vec::new();
+        vs.real_servers.retain(|rs| {
+            let key = (rs.addr, rs.port.unwrap_or(0));
+            if seen.contains(&key) {
+                out.push(e(format!(
+                    "VS {label}: real server {} is duplicated - removing second rs",
+                    trio(rs.addr, rs_proto, key.1)
+                )));
+                false
+            } else {
+                seen.push(key);
+                true
+            }
+        });
+        let mut kind = vs.lb_kind;
+        let mut weight_sum: u64 = 0;
+        for rs in &vs.real_servers {
+            if rs_method(rs).is_none() && kind.is_none() {
+                out.push(e(format!(
+                    "Virtual server {label}: no forwarding method set, setting default NAT"
+                )));
+                kind = Some(LbKind::Nat);
+            }
+            weight_sum += u64::from(rs.weight.unwrap_or(vs.weight.unwrap_or(1)));
+        }
+        let sorry_kind = vs
+            .parsed
+            .get("virtual_server/sorry_server_lvs_method")
+            .and_then(|v| v.last())
+            .and_then(|a| a.first())
+            .and_then(|m| match m.as_str() {
+                "NAT" => Some(LbKind::Nat),
+                "DR" => Some(LbKind::Dr),
+                "TUN" => Some(LbKind::Tun),
+                _ => None,
+            });
+        if vs.sorry_server.is_some() && sorry_kind.is_none() && kind.is_none() {
+            out.push(e(format!(
+                "Virtual server {label}: no forwarding method set, setting default NAT"
+            )));
+            kind = Some(LbKind::Nat);
+        }
+        let weight_sum = weight_sum.min(u64::from(u32::MAX)) as u32;
+        if vs.quorum > weight_sum {
+            out.push(e(format!(
+                "Warning - quorum {} for {label} exceeds total weight of real servers {weight_sum}, reducing quorum to {weight_sum}",
+                vs.quorum
+            )));
+            vs.quorum = weight_sum;
+        }
+        if vs.hysteresis >= vs.quorum {
+            let h = vs.quorum.saturating_sub(1);
+            out.push(e(format!(
+                "Virtual server {label}: hysteresis {} >= quorum {}; setting hysteresis to {h}",
+                vs.hysteresis, vs.quorum
+            )));
+            vs.hysteresis = h;
+        }
+        // A group's address entries: non-NAT real servers with a port must match each
+        // entry's port (reported only).
+        if let Some(g) = group {
+            for entry in &g.entries {
+                let VsgEntry::Range { first, last, port } = entry else {
+                    continue;
+                };
+                let eport = port.unwrap_or(0);
+                let ge = match last {
+                    Some(l) if l != first => format!("{first}-{l},{eport}"),
+                    _ => format!("{first},{eport}"),
+                };
+                for rs in &vs.real_servers {
+                    if rs_method(rs).or(kind) == Some(LbKind::Nat) {
+                        continue;
+                    }
+                    if let Some(p) = rs.port.filter(|p| *p != 0 && *p != eport) {
+                        out.push(e(format!(
+                            "virtual server {label}:[{ge}] and real server {} ports don't match",
+                            trio(rs.addr, vs.protocol, p)
+                        )));
+                    }
+                }
+            }
+        }
+        // Ports of a virtual server given by address are corrected.
+        if let VsAddr::Ip { port, .. } = vs.addr {
+            let vport = port.unwrap_or(0);
+            for rs in &mut vs.real_servers {
+                let nat = rs_method(rs).or(kind) == Some(LbKind::Nat);
+                match rs.port {
+                    None | Some(0) => rs.port = Some(vport),
+                    Some(p) if p != vport && !nat => {
+                        out.push(e(format!(
+                            "WARNING - virtual server {label} and real server {} ports don't match - resetting",
+                            trio(rs.addr, rs_proto, p)
+                        )));
+                        rs.port = Some(vport);
+                    }
+                    _ => {}
+                }
+            }
+            let nat = sorry_kind.or(kind) == Some(LbKind::Nat);
+            if let Some((_, sp)) = &mut vs.sorry_server {
+                if !nat {
+                    match *sp {
+                        None | Some(0) => *sp = Some(vport),
+                        Some(p) if p != vport => {
+                            out.push(e(format!(
+                                "WARNING - virtual server {label} and sorry server ports don't match - resetting"
+                            )));
+                            *sp = Some(vport);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        true
+    });
+}
+
 fn violation(what: &str, flags: u32) -> Diagnostic {
     Diagnostic::new(
         Severity::Security,
@@ -111,6 +324,19 @@ fn validate_vrrp(cfg: &mut Config, host: &dyn Host, missing_if: bool, out: &mut 
         out.push(e(format!("({}) the virtual router id must be set", i.name)));
         return;
     }
+    // vrrp_sync_set_group: members must exist and be in one group only; groups left empty
+    // are removed. `sync_of`: instance name -> whether its group keeps tracker weights.
+    let sync_of = sync_groups(cfg, out);
+    let script_weight: std::collections::HashMap<String, i32> = cfg
+        .vrrp_scripts
+        .iter()
+        .map(|s| (s.name.clone(), s.weight))
+        .collect();
+    let file_weight: std::collections::HashMap<String, i32> = cfg
+        .track_files
+        .iter()
+        .map(|f| (f.name.clone(), f.weight))
+        .collect();
     let g = &cfg.global;
     for i in &mut cfg.vrrp_instances {
         let name = i.name.clone();
@@ -161,6 +387,16 @@ fn validate_vrrp(cfg: &mut Config, host: &dyn Host, missing_if: bool, out: &mut 
             )));
             i.state = Some(InitialState::Backup);
         }
+        // Any unicast keyword without peers falls back to multicast (deprecated since 2.2.4),
+        // unless unicast_fault_no_peer asks for the fault state instead.
+        if i.unicast_configured
+            && i.unicast_peer.is_empty()
+            && !i.parsed.contains_key("vrrp_instance/unicast_fault_no_peer")
+        {
+            out.push(e(format!(
+                "({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."
+            )));
+        }
         // vrrp_complete_instance: tracking the instance's own interface is dropped.
         if let Some(own) = i.interface.clone() {
             i.track_interface.retain(|t| {
@@ -174,7 +410,136 @@ fn validate_vrrp(cfg: &mut Config, host: &dyn Host, missing_if: bool, out: &mut 
                 }
             });
         }
+        // In a sync group (without sync_group_tracking_weight) an instance's own trackers
+        // cannot change its priority, and an address owner ignores weights altogether.
+        let sync_no_weight = sync_of.get(&name) == Some(&false);
+        if sync_no_weight || prio == 255 {
+            unweight_trackers(i, sync_no_weight, &script_weight, &file_weight, out);
+        }
     }
+}
+
+/// keepalived's `vrrp_sync_set_group` over every sync group, in order. Returns, for each
+/// instance in a group, whether that group keeps tracker weights.
+fn sync_groups(
+    cfg: &mut Config,
+    out: &mut Vec<Diagnostic>,
+) -> std::collections::HashMap<String, bool> {
+    let mut member_of = std::collections::HashMap::new();
+    let instances: std::collections::HashSet<String> =
+        cfg.vrrp_instances.iter().map(|i| i.name.clone()).collect();
+    cfg.vrrp_sync_groups.retain_mut(|g| {
+        if g.group.is_empty() {
+            out.push(e(format!(
+                "Sync group {} has no virtual router(s). removing",
+                g.name
+            )));
+            return false;
+        }
+        let mut kept = Vec::new();
+        for m in std::mem::take(&mut g.group) {
+            if !instances.contains(&m) {
+                out.push(e(format!(
+                    "Virtual router {m} specified in sync group {} doesn't exist - ignoring",
+                    g.name
+                )));
+            } else if member_of.contains_key(&m) {
+                out.push(e(format!(
+                    "Virtual router {m} cannot exist in more than one sync group; ignoring {}",
+                    g.name
+                )));
+            } else {
+                member_of.insert(m.clone(), g.sync_group_tracking_weight);
+                kept.push(m);
+            }
+        }
+        g.group = kept;
+        match g.group.len() {
+            0 => {
+                out.push(e(format!(
+                    "Sync group {}, no matching virtual router found in group declaration - removing",
+                    g.name
+                )));
+                false
+            }
+            1 => {
+                out.push(e(format!(
+                    "Sync group {} has only 1 virtual router(s) - this probably isn't what you want",
+                    g.name
+                )));
+                true
+            }
+            _ => true,
+        }
+    });
+    member_of
+}
+
+/// The weight rule of keepalived's `vrrp_complete_instance` for an instance in a sync group
+/// without `sync_group_tracking_weight` (`sync`), or an address owner: weighted tracked
+/// interfaces get weight 0 (sync) or are no longer tracked (owner), weighted scripts are
+/// dropped, files with the default weight 1 get weight 0 and other weighted files are dropped.
+fn unweight_trackers(
+    i: &mut crate::model::VrrpInstance,
+    sync: bool,
+    script_weight: &std::collections::HashMap<String, i32>,
+    file_weight: &std::collections::HashMap<String, i32>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let name = i.name.clone();
+    let (why, why_if) = if sync {
+        ("SYNC group", "SYNC group")
+    } else {
+        ("address_owner", "address owner")
+    };
+    i.track_interface.retain_mut(|t| {
+        if t.weight.unwrap_or(0) == 0 {
+            return true;
+        }
+        out.push(e(format!(
+            "({name}) ignoring {} tracked interface {}due to {why_if}",
+            t.name,
+            if sync { "weight " } else { "" }
+        )));
+        t.weight = Some(0);
+        sync
+    });
+    i.track_script.retain(|t| {
+        let w = t
+            .weight
+            .unwrap_or_else(|| script_weight.get(&t.name).copied().unwrap_or(0));
+        if w == 0 {
+            return true;
+        }
+        out.push(e(format!(
+            "({name}) ignoring tracked script {} with weights due to {why}",
+            t.name
+        )));
+        false
+    });
+    i.track_file.retain_mut(|t| {
+        let w = t
+            .weight
+            .unwrap_or_else(|| file_weight.get(&t.name).copied().unwrap_or(1));
+        match w {
+            0 => true,
+            1 => {
+                out.push(e(format!(
+                    "({name}) ignoring weight from tracked file {} due to {why}. specify weight 0",
+                    t.name
+                )));
+                t.weight = Some(0);
+                true
+            }
+            w => {
+                out.push(e(format!(
+                    "({name}) ignoring tracked file {} with weight {w} due to {why}",
+                    t.name
+                )));
+                false
+            }
+        }
+    });
 }
 
 /// keepalived's `check_vrrp_script_security`: only when there is a VRRP instance.
@@ -389,6 +754,7 @@ mod tests {
     use super::*;
     use crate::config::host::{FileStat, MemHost};
     use crate::config::{load_with, LoadOptions};
+    use std::time::Duration;
 
     fn stat(dir: bool, mode: u32, uid: u32, gid: u32) -> FileStat {
         FileStat {
@@ -614,7 +980,9 @@ mod tests {
     /// warning (exit 5).
     #[test]
     fn protocol_on_fwmark_virtual_server() {
-        let conf = "virtual_server fwmark 1 {\n protocol TCP\n}\n";
+        // Checked with 2.2.7: without a real server the virtual server is dropped first
+        // ("has no real servers - ignoring") and the protocol is not mentioned.
+        let conf = "virtual_server fwmark 1 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 {\n }\n}\n";
         let l = run(&MemHost::default(), conf);
         assert_eq!(
             msgs(&l),
@@ -670,6 +1038,443 @@ mod tests {
         assert_eq!(
             i.unicast_peer[0].addr,
             "10.0.0.3".parse::<std::net::IpAddr>().unwrap()
+        );
+    }
+
+    /// keepalived 2.2.7 (Debian: nftables, no iptables, no ipset): `vrrp_iptables` is
+    /// reported and selects nftables table "keepalived"; `vrrp_ipsets` is an unknown keyword;
+    /// a second `nftables` is ignored.
+    #[test]
+    fn vrrp_iptables_means_nftables() {
+        let l = run(
+            &MemHost::default(),
+            "global_defs {\n vrrp_iptables\n vrrp_ipsets foo\n}\n",
+        );
+        assert_eq!(
+            msgs(&l),
+            [
+                (2, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option".to_string()),
+                (3, "Unknown keyword 'vrrp_ipsets'".to_string()),
+            ]
+        );
+        assert_eq!(l.exit_status(), 5);
+        assert_eq!(l.model.global.nftables.as_deref(), Some("keepalived"));
+        let l = run(
+            &MemHost::default(),
+            "global_defs {\n nftables kv\n nftables other\n}\n",
+        );
+        assert_eq!(
+            msgs(&l),
+            [(3, "nftables already specified - ignoring".to_string())]
+        );
+        assert_eq!(l.model.global.nftables.as_deref(), Some("kv"));
+    }
+
+    /// Checked against keepalived 2.2.7 -t: bfd_end_handler's checks, each at the line of the
+    /// block's `}`; a malformed neighbor drops the instance at once. Disabled instances are not
+    /// in the model. (2.2.7 prints the source address twice in the family message, a static
+    /// buffer reused by inet_sockaddrtos; we print both addresses.)
+    #[test]
+    fn bfd_instances_without_usable_neighbor_are_disabled() {
+        let conf = "bfd_instance a {\n  weight 10\n}\nbfd_instance b {\n  neighbor_ip 10.0.0.1\n  source_ip fe80::1\n}\nbfd_instance c {\n  neighbor_ip 10.0.0.2\n}\nbfd_instance d {\n  neighbor_ip 10.0.0.2\n}\nbfd_instance e {\n  neighbor_ip 10.0.0.x\n  min_rx 10\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (3, "Configuration error: BFD instance a has no neighbor address set, disabling instance".to_string()),
+                (7, "Configuration error: BFD instance b source address fe80::1 and neighbor address 10.0.0.1 are not of the same family, disabling instance".to_string()),
+                (13, "Configuration error: BFD instance d has duplicate neighbor address 10.0.0.2, ignoring instance".to_string()),
+                (15, "Configuration error: BFD instance e has malformed neighbor address 10.0.0.x, ignoring instance".to_string()),
+            ]
+        );
+        assert_eq!(l.exit_status(), 5);
+        let names: Vec<_> = l
+            .model
+            .bfd_instances
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect();
+        assert_eq!(names, ["c"]);
+        assert_eq!(
+            l.model.bfd_instances[0].neighbor_ip,
+            Some("10.0.0.2".parse().unwrap())
+        );
+        assert!(l.model.bfd_instances[0].parsed.is_empty());
+    }
+
+    /// Checked against keepalived 2.2.7 -t: an unknown linkbeat interface is CONFIG_FATAL
+    /// (alone it makes -t exit 4) unless dynamic_interfaces is set; a bad polling type is
+    /// reported but the interface kept.
+    #[test]
+    fn linkbeat_interfaces_must_exist() {
+        let conf = "linkbeat_interfaces {\n eth0 MII\n eth9\n eth0 FOO\n eth0 IOCTL x\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    3,
+                    "unknown interface eth9 specified for linkbeat interface".to_string()
+                ),
+                (4, "extra characters FOO in linkbeat interface".to_string()),
+                (
+                    5,
+                    "extra characters IOCTL in linkbeat interface".to_string()
+                ),
+            ]
+        );
+        assert_eq!(l.exit_status(), 5);
+        let lb = &l.model.linkbeat_interfaces;
+        assert_eq!(lb.len(), 3);
+        assert_eq!(lb[0].kind, Some(crate::model::LinkbeatKind::Mii));
+        let l = run(&MemHost::default(), "linkbeat_interfaces {\n eth9\n}\n");
+        assert_eq!(l.exit_status(), 4);
+        let l = run(
+            &MemHost::default(),
+            "global_defs {\n dynamic_interfaces\n}\nlinkbeat_interfaces {\n eth9\n}\n",
+        );
+        assert_eq!(l.exit_status(), 0, "{:?}", msgs(&l));
+        assert_eq!(l.model.linkbeat_interfaces[0].name, "eth9");
+    }
+
+    /// Checked against keepalived 2.2.7 -t (vrrp_end_handler at the closing line, then the
+    /// unicast-without-peers note from vrrp_complete_instance without a line).
+    #[test]
+    fn unicast_with_vmac_and_unicast_ttl() {
+        let conf = "vrrp_instance A {\n  interface eth1\n  virtual_router_id 1\n  use_vmac\n  unicast_peer {\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 2\n  use_vmac\n  unicast_src_ip 192.168.200.1\n  unicast_ttl 3\n  virtual_ipaddress {\n    10.0.0.2\n  }\n}\nvrrp_instance C {\n  interface eth0\n  virtual_router_id 3\n  use_vmac\n  vmac_xmit_base\n  unicast_peer {\n    192.168.200.5\n  }\n  virtual_ipaddress {\n    10.0.0.3\n  }\n}\n";
+        let mut h = MemHost::new(&[], &["eth0", "eth1"]);
+        h.files.insert("/c/k.conf".into(), conf.into());
+        let l = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
+        assert_eq!(
+            msgs(&l),
+            [
+                (10, "(A) unicast with use_vmac requires vmac_xmit_base - setting".to_string()),
+                (20, "(B) unicast with use_vmac requires vmac_xmit_base - setting".to_string()),
+                (20, "(B): Cannot use unicast_ttl without unicast peers - resetting".to_string()),
+                (0, "(A) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.".to_string()),
+                (0, "(B) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.".to_string()),
+            ]
+        );
+        let v = &l.model.vrrp_instances;
+        assert!(v.iter().all(|i| i.vmac_xmit_base && i.use_vmac.is_some()));
+        assert_eq!(v[1].unicast_ttl, None);
+        // Without the interface the VMAC is dropped instead.
+        let l = run(&MemHost::default(), &conf.replace("eth1", "eth9"));
+        assert!(msgs(&l).contains(&(
+            10,
+            "(A): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac"
+                .to_string()
+        )));
+        assert_eq!(l.model.vrrp_instances[0].use_vmac, None);
+        assert!(!l.model.vrrp_instances[0].vmac_xmit_base);
+    }
+
+    /// Checked against keepalived 2.2.7 -t: with `net_namespace` naming a namespace that does
+    /// not exist, only the parent's messages are printed and -t exits 0 (the VRRP pass, which
+    /// would report line 7 and the missing VRID, never runs); once the namespace exists the
+    /// other passes run. A duplicate is reported; a missing name is an ordinary error.
+    #[test]
+    fn missing_net_namespace_stops_after_the_parent() {
+        let conf = "net_namespace c2none\nnet_namespace other\nglobal_defs {\n  bogus\n}\nvrrp_instance X {\n  bogus2\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    2,
+                    "Duplicate net_namespace definition other - ignoring".to_string()
+                ),
+                (4, "Unknown keyword 'bogus'".to_string()),
+            ]
+        );
+        assert_eq!(l.exit_status(), 0);
+        assert_eq!(l.missing_net_namespace.as_deref(), Some("c2none"));
+        assert_eq!(l.model.global.net_namespace.as_deref(), Some("c2none"));
+        assert!(l.model.vrrp_instances.is_empty());
+
+        let mut h = MemHost::default();
+        h.stats
+            .insert("/run/netns/c2none".into(), stat(false, 0o100444, 0, 0));
+        let l = run(&h, conf);
+        assert_eq!(l.exit_status(), 5);
+        assert!(msgs(&l).contains(&(7, "Unknown keyword 'bogus2'".to_string())));
+        assert!(msgs(&l).contains(&(0, "(X) the virtual router id must be set".to_string())));
+
+        let l = run(&MemHost::default(), "net_namespace\n");
+        assert_eq!(
+            msgs(&l),
+            [(1, "net_namespace name missing - ignoring".to_string())]
+        );
+        assert_eq!(l.exit_status(), 5);
+    }
+
+    /// Checked against keepalived 2.2.7 -t: garp_group handlers and end handler (a group
+    /// without any delay is removed, numbered by its interfaces block; an invalid number
+    /// that reads as 0 still counts as a delay).
+    #[test]
+    fn garp_groups() {
+        let conf = "garp_group {\n  interfaces { eth0 eth9 }\n}\ngarp_group {\n  garp_interval 0.005\n  interface eth0\n  interfaces {\n    eth1\n    eth0\n  }\n}\ngarp_group {\n  gna_interval x\n  interfaces {\n  }\n}\n";
+        let mut h = MemHost::new(&[], &["eth0", "eth1"]);
+        h.files.insert("/c/k.conf".into(), conf.into());
+        let l = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
+        assert_eq!(
+            msgs(&l),
+            [
+                (
+                    2,
+                    "WARNING - interface eth9 specified for garp_group doesn't exist".to_string()
+                ),
+                (
+                    3,
+                    "garp group 1 does not have any delay set - removing".to_string()
+                ),
+                (
+                    10,
+                    "garp_group already specified for eth0 - ignoring".to_string()
+                ),
+                (13, "invalid number 'x'".to_string()),
+                (
+                    15,
+                    "Warning - empty garp_group interfaces block".to_string()
+                ),
+                (
+                    0,
+                    "Non-existent interface specified in configuration".to_string()
+                ),
+            ]
+        );
+        let g = &l.model.garp_groups;
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].interfaces, ["eth0", "eth1"]);
+        assert_eq!(g[0].garp_interval, Some(Duration::from_millis(5)));
+        assert_eq!(g[0].aggregation_group, 1);
+        assert_eq!(g[1].gna_interval, Some(Duration::ZERO));
+
+        let l = run(
+            &MemHost::default(),
+            "garp_group {\n  gna_interval 3\n  interfaces {\n  }\n}\ngarp_group {\n  interface eth0\n}\n",
+        );
+        assert_eq!(
+            msgs(&l),
+            [
+                (4, "Warning - empty garp_group interfaces block".to_string()),
+                (
+                    8,
+                    "garp group 0 does not have any delay set - removing".to_string()
+                ),
+            ]
+        );
+    }
+
+    /// Checked against keepalived 2.2.7 -t: a track_file without `file` is dropped at its
+    /// closing line, so a reference to it is "not found"; a duplicate reference is ignored.
+    /// (2.2.7 segfaults when another track_file follows a file-less one; we carry on.)
+    #[test]
+    fn track_file_needs_a_file() {
+        let conf = "vrrp_track_file tf {\n  weight 3\n}\nvrrp_track_file ok {\n  file /tmp/x\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  track_file {\n    tf\n    ok\n    ok\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (3, "No file set for track_file tf - ignoring".to_string()),
+                (11, "(A) track file tf not found, ignoring...".to_string()),
+                (13, "(A) duplicate track_file ok - ignoring".to_string()),
+            ]
+        );
+        assert_eq!(l.model.track_files.len(), 1);
+        let refs: Vec<_> = l.model.vrrp_instances[0]
+            .track_file
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(refs, ["ok"]);
+    }
+
+    /// The config /tmp/c2/w.conf run through keepalived 2.2.7 -t (messages below are its
+    /// output, in its order): sync group membership checks, then
+    /// vrrp_complete_instance's weight rule for members of a group without
+    /// sync_group_tracking_weight (A) and for an address owner (C); B's only script has weight
+    /// 0, so nothing changes for it.
+    #[test]
+    fn weighted_trackers_in_sync_groups_and_on_address_owners() {
+        let conf = "vrrp_script s1 {\n  script /bin/true\n  weight 10\n}\nvrrp_script s0 {\n  script /bin/true\n}\nvrrp_track_file f1 {\n  file /tmp/c2f1\n}\nvrrp_track_file f5 {\n  file /tmp/c2f5\n  weight 5\n}\nvrrp_sync_group G {\n  group {\n    A\n    B\n    NOPE\n  }\n}\nvrrp_sync_group H {\n  group {\n    B\n  }\n  sync_group_tracking_weight\n}\nvrrp_sync_group E {\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  track_interface {\n    eth1 weight 5\n    eth2\n  }\n  track_script {\n    s1\n    s0\n  }\n  track_file {\n    f1\n    f5\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 2\n  track_script {\n    s1 weight 0\n  }\n  virtual_ipaddress {\n    10.0.0.2\n  }\n}\nvrrp_instance C {\n  interface eth0\n  virtual_router_id 3\n  priority 255\n  track_interface {\n    eth1 weight 5\n  }\n  track_script {\n    s1\n  }\n  track_file {\n    f1\n    f5 weight 0\n  }\n  virtual_ipaddress {\n    10.0.0.3\n  }\n}\n";
+        let mut h = MemHost::new(&[], &["eth0", "eth1", "eth2"]);
+        h.files.insert("/c/k.conf".into(), conf.into());
+        h.files.insert("/bin/true".into(), "".into());
+        h.stats
+            .insert("/bin/true".into(), stat(false, 0o100755, 0, 0));
+        let l = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
+        let got: Vec<String> = msgs(&l).into_iter().map(|(_, m)| m).collect();
+        assert_eq!(
+            got,
+            [
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+                "Virtual router NOPE specified in sync group G doesn't exist - ignoring",
+                "Virtual router B cannot exist in more than one sync group; ignoring H",
+                "Sync group H, no matching virtual router found in group declaration - removing",
+                "Sync group E has no virtual router(s). removing",
+                "(A) ignoring eth1 tracked interface weight due to SYNC group",
+                "(A) ignoring tracked script s1 with weights due to SYNC group",
+                "(A) ignoring weight from tracked file f1 due to SYNC group. specify weight 0",
+                "(A) ignoring tracked file f5 with weight 5 due to SYNC group",
+                "(C) ignoring eth1 tracked interface due to address owner",
+                "(C) ignoring tracked script s1 with weights due to address_owner",
+                "(C) ignoring weight from tracked file f1 due to address_owner. specify weight 0",
+            ]
+        );
+        let m = &l.model;
+        let groups: Vec<_> = m
+            .vrrp_sync_groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.group.clone()))
+            .collect();
+        assert_eq!(groups, [("G", vec!["A".to_string(), "B".to_string()])]);
+        let a = &m.vrrp_instances[0];
+        let ti: Vec<_> = a
+            .track_interface
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(ti, [("eth1", Some(0)), ("eth2", None)]);
+        let ts: Vec<_> = a.track_script.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(ts, ["s0"]);
+        let tf: Vec<_> = a
+            .track_file
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(tf, [("f1", Some(0))]);
+        assert_eq!(m.vrrp_instances[1].track_script.len(), 1);
+        let c = &m.vrrp_instances[2];
+        assert!(c.track_interface.is_empty());
+        assert!(c.track_script.is_empty());
+        let tf: Vec<_> = c
+            .track_file
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert_eq!(tf, [("f1", Some(0)), ("f5", Some(0))]);
+
+        // With sync_group_tracking_weight the members keep their weights.
+        let l = run(
+            &h,
+            &conf.replace(
+                "    NOPE\n  }\n}",
+                "    NOPE\n  }\n  sync_group_tracking_weight\n}",
+            ),
+        );
+        assert!(!msgs(&l).iter().any(|(_, m)| m.starts_with("(A) ignoring")));
+        assert_eq!(l.model.vrrp_instances[0].track_script.len(), 2);
+    }
+
+    /// Checked against keepalived 2.2.7 -t: a MISC_CHECK without misc_path is dropped and
+    /// reported at its closing line (also for `MISC_CHECK {}` on one line).
+    #[test]
+    fn misc_check_without_path_is_skipped() {
+        let conf = "virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    MISC_CHECK {\n      misc_timeout 3\n    }\n    MISC_CHECK {}\n    TCP_CHECK {\n    }\n  }\n}\n";
+        let l = run(&MemHost::default(), conf);
+        let m = msgs(&l);
+        for line in [5, 6] {
+            assert!(
+                m.contains(&(
+                    line,
+                    "No script path has been specified for MISC_CHECKER - skipping".to_string()
+                )),
+                "{m:?}"
+            );
+        }
+        let checkers = &l.model.virtual_servers[0].real_servers[0].checkers;
+        assert_eq!(checkers.len(), 1);
+        assert_eq!(checkers[0].kind, crate::model::CheckerKind::Tcp);
+    }
+
+    /// keepalived 2.2.7 -t on this config prints exactly these lines (in this order):
+    /// validate_check_config's defaults, duplicate removal, quorum reduction and port resets.
+    #[test]
+    fn virtual_server_post_parse_checks() {
+        let l = run(&MemHost::default(), "virtual_server 10.0.0.1 80 {\n  lb_kind TUN\n  protocol TCP\n  quorum 5\n  sorry_server 10.0.0.9 81\n  real_server 10.0.0.2 8080 {\n  }\n  real_server 10.0.0.3 8080 {\n    lvs_method NAT\n  }\n  real_server 10.0.0.2 8080 {\n  }\n}\nvirtual_server 10.0.0.5 53 {\n  real_server 10.0.0.6 53 {\n  }\n}\nvirtual_server 10.0.0.7 80 {\n}\n");
+        let got: Vec<String> = msgs(&l).into_iter().map(|(_, m)| m).collect();
+        assert_eq!(
+            got,
+            [
+                "Virtual server [10.0.0.1]:tcp:80: no scheduler set, setting default 'wlc'",
+                "VS [10.0.0.1]:tcp:80: real server [10.0.0.2]:tcp:8080 is duplicated - removing second rs",
+                "Warning - quorum 5 for [10.0.0.1]:tcp:80 exceeds total weight of real servers 2, reducing quorum to 2",
+                "WARNING - virtual server [10.0.0.1]:tcp:80 and real server [10.0.0.2]:tcp:8080 ports don't match - resetting",
+                "WARNING - virtual server [10.0.0.1]:tcp:80 and sorry server ports don't match - resetting",
+                "Virtual server [10.0.0.5]:none:53: no protocol set - defaulting to UDP",
+                "Virtual server [10.0.0.5]:udp:53: no scheduler set, setting default 'wlc'",
+                "Virtual server [10.0.0.5]:udp:53: no forwarding method set, setting default NAT",
+                "Virtual server [10.0.0.7]:none:80 has no real servers - ignoring",
+            ]
+        );
+        let vs = &l.model.virtual_servers;
+        assert_eq!(vs.len(), 2);
+        assert_eq!(vs[0].quorum, 2);
+        let ports: Vec<_> = vs[0].real_servers.iter().map(|r| r.port).collect();
+        assert_eq!(ports, [Some(80), Some(8080)]);
+        assert_eq!(vs[0].sorry_server.map(|s| s.1), Some(Some(80)));
+    }
+
+    /// keepalived 2.2.7 -t: words after a vrrp_script's command are ignored (not a user), so
+    /// B keeps its script with `user root`; A, without a user and with a broken default user,
+    /// is removed at its closing line.
+    #[test]
+    fn vrrp_script_extra_words_are_not_a_user() {
+        let conf = "global_defs {\n  script_user nobodyxx\n}\nvrrp_script A {\n  script \"/bin/true x\" extra words\n}\nvrrp_script B {\n  script /bin/true scr1\n  user root\n}\nvrrp_instance V {\n  interface eth0\n  virtual_router_id 1\n  track_script {\n    A\n    B\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n";
+        let mut h = MemHost::default();
+        h.users.insert("root".into(), (0, 0));
+        h.files.insert("/bin/true".into(), "".into());
+        h.stats
+            .insert("/bin/true".into(), stat(false, 0o100755, 0, 0));
+        let l = run(&h, conf);
+        assert_eq!(
+            msgs(&l),
+            [
+                (2, "Error setting global script uid/gid".to_string()),
+                (6, "Unable to set default user for vrrp script A - removing".to_string()),
+                (15, "(V) track script A not found, ignoring...".to_string()),
+                (0, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.".to_string()),
+            ]
+        );
+        let b = &l.model.vrrp_scripts[0];
+        assert_eq!(b.name, "B");
+        let sc = b.script.as_ref().unwrap();
+        assert_eq!(sc.args, ["/bin/true"]);
+        assert_eq!(sc.user.as_deref(), Some("root"));
+    }
+
+    /// keepalived 2.2.7 -t on this config prints exactly these lines: persistence_timeout is
+    /// limited to 31 days; MISC_CHECK's `user` that cannot be set removes the checker at its
+    /// line, and without `user` a broken default script user removes it at the block's end;
+    /// words after misc_path's command are ignored.
+    #[test]
+    fn misc_check_users_and_persistence_range() {
+        let mut h = MemHost::default();
+        h.users.insert("root".into(), (0, 0));
+        h.files.insert("/bin/true".into(), "".into());
+        h.stats
+            .insert("/bin/true".into(), stat(false, 0o100755, 0, 0));
+        let l = run(&h, "global_defs {\n  script_user nobodyxx\n}\nvirtual_server 10.0.0.1 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  persistence_timeout 123134134\n  real_server 10.0.0.2 80 {\n    MISC_CHECK {\n      misc_path \"/bin/true a\" more\n      user nouserxx\n    }\n    MISC_CHECK {\n      misc_path /bin/true\n    }\n    MISC_CHECK {\n      misc_path /bin/true\n      user root\n    }\n  }\n}\n");
+        assert_eq!(
+            msgs(&l),
+            [
+                (2, "Error setting global script uid/gid".to_string()),
+                (8, "number '123134134' outside range [1, 2678400]".to_string()),
+                (8, "persistence_timeout invalid".to_string()),
+                (12, "Failed to set uid/gid for misc checker script '/bin/true' 'a' - removing".to_string()),
+                (16, "Unable to set default user for misc script '/bin/true' - removing".to_string()),
+                (0, "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.".to_string()),
+            ]
+        );
+        let vs = &l.model.virtual_servers[0];
+        assert_eq!(vs.persistence_timeout, None);
+        let ck = &vs.real_servers[0].checkers;
+        assert_eq!(ck.len(), 1);
+        let sc = ck[0].misc_path.as_ref().unwrap();
+        assert_eq!(
+            (sc.args.as_slice(), sc.user.as_deref()),
+            (&["/bin/true".to_string()][..], Some("root"))
         );
     }
 }

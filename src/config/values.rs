@@ -67,6 +67,11 @@ pub fn read_decimal(s: &str, min: u64, max: u64, shift: u32) -> (Option<u64>, Op
         Some(p) => (&s[..p], &s[p + 1..]),
         None => (s, ""),
     };
+    if !frac.is_ascii() {
+        // Not a number anyway; and truncating at `shift` bytes could split a character
+        // (a fuzz-found panic).
+        return (None, Some(format!("invalid number '{s}'")));
+    }
     let mut frac = frac.to_string();
     let mut round_up = false;
     if frac.len() > shift as usize {
@@ -155,6 +160,15 @@ pub fn addr_prefix(s: &str) -> Option<(IpAddr, Option<u8>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the config_pipeline fuzz target: a multi-byte character across the truncation
+    /// point of the decimal places panicked.
+    #[test]
+    fn non_ascii_fraction_is_an_invalid_number() {
+        let (v, e) = read_decimal("1.12345\u{e9}9", 0, u64::MAX, 6);
+        assert_eq!(v, None);
+        assert_eq!(e.as_deref(), Some("invalid number '1.12345\u{e9}9'"));
+    }
 
     #[test]
     fn ints_like_keepalived() {

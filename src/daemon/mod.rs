@@ -19,7 +19,7 @@ pub mod vrrp;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 /// What keepalived logs at start and stop (the version we are compatible with).
 const KEEPALIVED_VERSION_STRING: &str = "Keepalived v2.2.7 (01/16,2022)";
@@ -110,10 +110,15 @@ fn reload(
         );
         return;
     }
+    let new = loaded.model;
+    if new.global.net_namespace != model.global.net_namespace {
+        // keepalived then carries on with the old configuration.
+        info!("Cannot change network namespace at a reload - please restart keepalived");
+        return;
+    }
     if settings.dont_fork {
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
     }
-    let new = loaded.model;
     if let (Some(ctl), Some(aux)) = (ctl, aux) {
         aux.reload(model, &new);
         let (cfg, warnings) =
@@ -142,6 +147,23 @@ fn reload(
     if settings.dont_fork {
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     }
+}
+
+/// `net_namespace NAME`: join /run/netns/NAME (ip netns's path), as keepalived does.
+fn enter_net_namespace(name: &str) -> Result<(), String> {
+    let path = format!("/run/netns/{name}");
+    let f = std::fs::File::open(&path).map_err(|_| format!("Failed to open {path}"))?;
+    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("setns() failed with error {}", e as i32))
+}
+
+/// keepalived's `check_conf_file`: the path (a glob) names at least one readable file.
+fn config_file_readable(path: &std::path::Path) -> bool {
+    let Ok(paths) = glob::glob(&path.to_string_lossy()) else {
+        return false;
+    };
+    let files: Vec<PathBuf> = paths.flatten().collect();
+    !files.is_empty() && files.iter().all(|f| std::fs::File::open(f).is_ok())
 }
 
 fn quote_args() -> String {
@@ -272,6 +294,12 @@ pub fn run(settings: Settings) -> u8 {
     info!("Starting {KEEPALIVED_VERSION_STRING}");
     info!("Running on {}", uname());
     info!("Command line: {}", quote_args());
+    if !config_file_readable(&settings.config_file) {
+        // keepalived's check_conf_file(): nothing to run without a configuration.
+        info!("Config files missing '{}'.", settings.config_file.display());
+        info!("Stopped {KEEPALIVED_VERSION_STRING}");
+        return 6;
+    }
     if settings.log_detail {
         info!("Opening file '{}'.", settings.config_file.display());
     }
@@ -282,6 +310,16 @@ pub fn run(settings: Settings) -> u8 {
         info!("{line}");
     }
     let mut model = loaded.model;
+    if let Some(ns) = &model.global.net_namespace {
+        // keepalived runs everything inside the configured network namespace (setns before
+        // any socket is opened); without it there is nothing to do.
+        if let Err(e) = enter_net_namespace(ns) {
+            info!("{e}");
+            error!("Unable to set network namespace {ns} - exiting");
+            info!("Stopped {KEEPALIVED_VERSION_STRING}");
+            return 0;
+        }
+    }
 
     // Signals are taken synchronously by this thread; every thread inherits the mask.
     let set = signal_set();

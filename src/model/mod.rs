@@ -29,8 +29,44 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     pub bfd_instances: Vec<BfdInstance>,
     pub ssl: Option<Ssl>,
-    /// Root-level keywords kept verbatim (garp_group, linkbeat_interfaces, ...).
+    /// `linkbeat_interfaces { IF [MII|ETHTOOL|IOCTL] }`: interfaces whose link state is
+    /// polled instead of taken from netlink (unknown interfaces are dropped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linkbeat_interfaces: Vec<LinkbeatInterface>,
+    /// `garp_group { ... }` blocks keepalived kept (a group without any delay is removed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub garp_groups: Vec<GarpGroup>,
+    /// Root-level keywords kept verbatim.
     pub parsed: Parsed,
+}
+
+/// garp_group { garp_interval / gna_interval / interface / interfaces }: the minimum gap
+/// between gratuitous ARPs / NAs sent on the listed interfaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GarpGroup {
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    /// Interfaces this group applies to (each interface belongs to at most one group).
+    pub interfaces: Vec<String>,
+    /// keepalived's aggregation group: groups with an `interfaces` block are numbered from 1
+    /// in order (0 = none).
+    pub aggregation_group: u32,
+}
+
+/// One line of `linkbeat_interfaces`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkbeatInterface {
+    pub name: String,
+    /// How the link is polled; `None` = keepalived's default (try each in turn).
+    pub kind: Option<LinkbeatKind>,
+}
+
+/// The link polling method of a linkbeat interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LinkbeatKind {
+    Mii,
+    Ethtool,
+    Ioctl,
 }
 
 /// A program to run: argv (already split keepalived's way) plus an optional user/group.
@@ -128,6 +164,13 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     pub max_auto_priority: Option<i32>,
     pub lvs_flush: bool,
+    /// Root-level `net_namespace NAME`: keepalived runs its processes in that namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_namespace: Option<String>,
+    /// nftables table for VRRP (`nftables [NAME]`, or `vrrp_iptables`, which 2.2.7 built
+    /// without iptables maps to nftables); `None` = no firewall rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nftables: Option<String>,
     pub parsed: Parsed,
 }
 
@@ -173,6 +216,8 @@ impl Default for GlobalDefs {
             default_interface: None,
             max_auto_priority: None,
             lvs_flush: false,
+            net_namespace: None,
+            nftables: None,
             parsed: Parsed::new(),
         }
     }
@@ -306,6 +351,14 @@ pub struct VrrpInstance {
     pub down_timer_adverts: Option<u32>,
     pub accept: Option<bool>,
     pub use_vmac: Option<Vec<String>>,
+    /// `vmac_xmit_base` (set by keepalived itself for unicast with a VMAC).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub vmac_xmit_base: bool,
+    /// keepalived's VRRP_FLAG_UNICAST_CONFIGURED: a unicast keyword was given
+    /// (`unicast_peer`, even empty, `unicast_src_ip`, `unicast_fault_no_peer`,
+    /// `check_unicast_src`, `old_unicast_checksum`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unicast_configured: bool,
     pub parsed: Parsed,
 }
 
@@ -352,6 +405,8 @@ impl VrrpInstance {
             down_timer_adverts: None,
             accept: None,
             use_vmac: None,
+            vmac_xmit_base: false,
+            unicast_configured: false,
             parsed: Parsed::new(),
         }
     }
@@ -371,6 +426,10 @@ pub struct SyncGroup {
     pub notify_stop: Option<Script>,
     pub notify: Option<Script>,
     pub smtp_alert: Option<bool>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`): members keep the
+    /// weights of their own trackers. Without it keepalived zeroes or drops them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sync_group_tracking_weight: bool,
     pub parsed: Parsed,
 }
 
@@ -391,10 +450,13 @@ pub struct TrackProcess {
     pub parsed: Parsed,
 }
 
-/// bfd_instance NAME { ... } (kept verbatim for now).
+/// bfd_instance NAME { ... } (addresses typed, the rest kept verbatim for now). Instances
+/// keepalived disables (no neighbor, family mismatch, duplicate) are not in the model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BfdInstance {
     pub name: String,
+    pub neighbor_ip: Option<IpAddr>,
+    pub source_ip: Option<IpAddr>,
     pub parsed: Parsed,
 }
 

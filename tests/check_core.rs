@@ -114,8 +114,8 @@ virtual_server 10.0.0.2 0 {
 virtual_server fwmark 7 {
     lb_kind DR
     protocol TCP
-    sh-port
     lb_algo sh
+    sh-port
     real_server 10.1.0.5 80 {
         weight 4
     }

@@ -14,15 +14,7 @@ pub const DEFAULT_MISC_RETRY: u32 = 0;
 pub const DEFAULT_DELAY_BEFORE_RETRY: Duration = Duration::from_secs(1);
 pub const DEFAULT_HTTP_DELAY_BEFORE_RETRY: Duration = Duration::from_secs(3);
 
-/// `http_protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HttpProtocol {
-    #[default]
-    Http10,
-    /// 1.0 plus `Connection: close`.
-    Http10Close,
-    Http11,
-}
+pub use crate::model::HttpProtocol;
 
 /// One `url { }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,10 +98,6 @@ pub fn parsed_bool(p: &Parsed, key: &str) -> Option<bool> {
     }
 }
 
-fn parsed_timer(p: &Parsed, key: &str) -> Option<Duration> {
-    last(p, key).and_then(crate::ipvs::desired::timer_arg)
-}
-
 fn kind_name(k: CheckerKind) -> &'static str {
     match k {
         CheckerKind::Tcp => "TCP_CHECK",
@@ -156,23 +144,16 @@ pub fn build(
             "{name} of real server {rs_label} of VS {vs_label} is not supported by keepalived-rs yet - checker ignored, the real server does not depend on it"
         ));
     }
-    let prefix = format!("virtual_server/real_server/{name}/");
-    let cp = &ck.parsed;
-    let rp = &rs.parsed;
     let o = &ck.options;
 
     let delay_loop = o
         .delay_loop
-        .or_else(|| parsed_timer(cp, &format!("{prefix}delay_loop")))
         .or(rs.options.delay_loop)
-        .or_else(|| parsed_timer(rp, "virtual_server/real_server/delay_loop"))
         .or(vs.options.delay_loop)
         .unwrap_or(DEFAULT_DELAY_LOOP);
     let warmup = o
         .warmup
-        .or_else(|| parsed_timer(cp, &format!("{prefix}warmup")))
         .or(rs.options.warmup)
-        .or_else(|| parsed_timer(rp, "virtual_server/real_server/warmup"))
         .or(vs.options.warmup)
         .unwrap_or(delay_loop);
     let default_retry = if ck.kind == CheckerKind::Misc {
@@ -182,11 +163,6 @@ pub fn build(
     };
     let retry = o
         .retry
-        .or_else(|| {
-            last(cp, &format!("{prefix}retry"))
-                .and_then(|a| a.first())
-                .and_then(|s| s.parse().ok())
-        })
         .or(rs.options.retry)
         .or(vs.options.retry)
         .unwrap_or(default_retry);
@@ -196,28 +172,20 @@ pub fn build(
     };
     let delay_before_retry = o
         .delay_before_retry
-        .or_else(|| parsed_timer(cp, &format!("{prefix}delay_before_retry")))
         .or(rs.options.delay_before_retry)
         .or(vs.options.delay_before_retry)
         .unwrap_or(default_dbr);
     let connect_timeout = o
         .connect_timeout
-        .or_else(|| parsed_timer(cp, &format!("{prefix}connect_timeout")))
         .or(rs.options.connect_timeout)
         .or(vs.options.connect_timeout)
         .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-    let alpha = o
-        .alpha
-        .or_else(|| parsed_bool(cp, &format!("{prefix}alpha")))
-        .unwrap_or(rs_alpha);
+    let alpha = o.alpha.unwrap_or(rs_alpha);
     let log_all_failures = o
         .log_all_failures
-        .or_else(|| parsed_bool(cp, &format!("{prefix}log_all_failures")))
         .or_else(|| parsed_bool(&cfg.global.parsed, "global_defs/checker_log_all_failures"))
         .unwrap_or(false);
-    let fwmark = last(cp, &format!("{prefix}fwmark"))
-        .and_then(|a| a.first())
-        .and_then(|s| s.parse().ok());
+    let fwmark = ck.fwmark;
 
     let target = SocketAddr::new(
         ck.connect_ip.unwrap_or(rs.addr),
@@ -247,14 +215,7 @@ pub fn build(
                     "{name} of real server {rs_label} of VS {vs_label} has no url with a path - checker ignored"
                 ));
             }
-            let protocol = match last(cp, &format!("{prefix}http_protocol"))
-                .and_then(|a| a.first())
-                .map(String::as_str)
-            {
-                Some("1.1") => HttpProtocol::Http11,
-                Some("1.0C") | Some("1.0c") => HttpProtocol::Http10Close,
-                _ => HttpProtocol::Http10,
-            };
+            let protocol = ck.http_protocol.unwrap_or_default();
             Probe::Http(HttpSpec {
                 tls: ck.kind == CheckerKind::SslGet,
                 urls,
@@ -264,7 +225,7 @@ pub fn build(
                     .or_else(|| rs.options.virtualhost.clone())
                     .or_else(|| vs.options.virtualhost.clone()),
                 protocol,
-                enable_sni: cp.contains_key(&format!("{prefix}enable_sni")),
+                enable_sni: ck.enable_sni.unwrap_or(false),
             })
         }
         CheckerKind::Misc => {

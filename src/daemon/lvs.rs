@@ -65,23 +65,6 @@ pub fn startup_warnings(cfg: &Config, lvs: &LvsConfig) -> Vec<String> {
         );
     }
     for vs in &cfg.virtual_servers {
-        if vs.lb_kind == Some(crate::model::LbKind::Tun) {
-            // The model keeps only the method name: tunnel options on the virtual server line
-            // are not available here.
-            if vs.real_servers.iter().all(|r| {
-                !r.parsed
-                    .contains_key("virtual_server/real_server/lvs_method")
-            }) {
-                w.push(format!(
-                    "virtual server {}: lvs_method TUN tunnel options (type/port/csum) on the virtual server are not read yet - using ipip",
-                    match &vs.addr {
-                        crate::model::VsAddr::Ip { addr, port } => format!("{addr} {}", port.unwrap_or(0)),
-                        crate::model::VsAddr::Fwmark(m) => format!("fwmark {m}"),
-                        crate::model::VsAddr::Group(g) => format!("group {g}"),
-                    }
-                ));
-            }
-        }
         if vs.ha_suspend {
             w.push(
                 "ha_suspend: checkers follow the virtual address being local, polled every second"

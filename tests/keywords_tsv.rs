@@ -59,7 +59,9 @@ fn keywords_tsv_matches_the_parser() {
     );
     assert_eq!(
         parser.len(),
-        508,
-        "keepalived 2.2.7 parses 508 keyword paths"
+        501,
+        // (508 before: MISC_CHECK listed the connection keywords, which keepalived 2.2.7's
+        // install_checker_common_keywords(false) does not install - `-t` says "Unknown keyword")
+        "keepalived 2.2.7 parses 501 keyword paths"
     );
 }

@@ -37,6 +37,7 @@ fn drain(l: &mut Lvs) -> (Vec<String>, Vec<String>, Vec<Vec<String>>, Vec<usize>
             Action::Fifo(s) => fifo.push(s),
             Action::Run(s) => runs.push(s.args),
             Action::Probe(id) => probes.push(id),
+            Action::Alert(_) => {}
         }
     }
     (logs, fifo, runs, probes)

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use crate::ipvs::desired::{LvsConfig, RsSpec, VsSpec};
 use crate::ipvs::plan::Table;
 use crate::model::{CheckerKind, Script};
+use crate::notify::smtp::Alert;
 
 use super::spec::{CheckSpec, Probe};
 
@@ -60,6 +61,9 @@ pub enum Action {
     /// A line for `notify_fifo` / `lvs_notify_fifo` (with its `\n`; keepalived also writes the
     /// terminating NUL).
     Fifo(String),
+    /// An SMTP alert (only for objects whose `smtp_alert` is on; the driver sends it when
+    /// `smtp_server` and `notification_email` are configured).
+    Alert(Alert),
 }
 
 #[derive(Debug, Clone)]
@@ -336,7 +340,16 @@ impl Lvs {
                     format!("TCP connection to {rs} success.")
                 };
                 self.log(line);
+                let rs_was_alive = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
                 self.update_checker_state(id, true);
+                if !is_up {
+                    let body = if http {
+                        "CHECK succeed on service"
+                    } else {
+                        "TCP CHECK succeed on service"
+                    };
+                    self.checker_alert(id, rs_was_alive, body.into());
+                }
             } else if !success && (is_up || !has_run) {
                 let name = if http { "HTTP_CHECK" } else { "TCP_CHECK" };
                 let line = if retry > 0 && has_run {
@@ -345,7 +358,16 @@ impl Lvs {
                     format!("{name} on service {rs} failed.")
                 };
                 self.log(line);
+                let rs_was_alive = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
                 self.update_checker_state(id, false);
+                if is_up {
+                    let body = if http {
+                        "CHECK failed on service : HTTP request failed"
+                    } else {
+                        "TCP CHECK failed on service"
+                    };
+                    self.checker_alert(id, rs_was_alive, body.into());
+                }
             }
         } else {
             delay = dbr;
@@ -448,10 +470,12 @@ impl Lvs {
             };
             self.log(line);
             if !message_only {
+                let rs_was_alive = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
                 self.update_checker_state(id, success);
                 if !success {
                     self.ck[id].cur_weight = 0;
                 }
+                self.checker_alert(id, rs_was_alive, format!("MISC CHECK {kind} on service"));
             }
         }
         self.ck[id].has_run = true;
@@ -460,6 +484,26 @@ impl Lvs {
         } else {
             self.ck[id].spec.delay_loop
         }
+    }
+
+    /// A checker's mail (keepalived's `smtp_alert(SMTP_MSG_RS, ...)` after
+    /// `update_svr_checker_state`): sent when the real server alerts and, with
+    /// `no_checker_emails`, only when the real server as a whole changed. The subject names the
+    /// real server's state, not the checker's.
+    fn checker_alert(&mut self, id: CheckerId, rs_was_alive: bool, body: String) {
+        let (vi, ri) = (self.ck[id].vs, self.ck[id].rs);
+        let alive = self.vs[vi].rs[ri].alive;
+        let rs = self.rs_spec(vi, ri);
+        if !rs.smtp_alert || (self.cfg.no_checker_emails && rs_was_alive == alive) {
+            return;
+        }
+        let alert = Alert::RealServer {
+            rs: rs.label.clone(),
+            vs: self.vs_spec(vi).label.clone(),
+            event: if alive { "UP" } else { "DOWN" }.into(),
+            body,
+        };
+        self.actions.push_back(Action::Alert(alert));
     }
 
     /// keepalived's `update_svr_checker_state`.
@@ -520,9 +564,15 @@ impl Lvs {
         self.actions.push_back(Action::Fifo(line));
     }
 
-    fn vs_notifies(&mut self, vi: usize) {
+    /// keepalived's `do_vs_notifies`; `mail` is the quorum mail's body (without its frame).
+    fn vs_notifies(&mut self, vi: usize, mail: String) {
         let up = self.vs[vi].quorum_up;
         let vs = self.vs_spec(vi);
+        let alert = vs.smtp_alert.then(|| Alert::VirtualServer {
+            vs: vs.label.clone(),
+            event: if up { "UP" } else { "DOWN" }.into(),
+            body: mail,
+        });
         let script = if up {
             vs.quorum_up.clone()
         } else {
@@ -533,6 +583,9 @@ impl Lvs {
             self.actions.push_back(Action::Run(s));
         }
         self.actions.push_back(Action::Fifo(line));
+        if let Some(a) = alert {
+            self.actions.push_back(Action::Alert(a));
+        }
     }
 
     /// keepalived's `perform_svr_state`: the real server joins or leaves the pool.
@@ -605,7 +658,12 @@ impl Lvs {
                 self.dirty.insert(vi);
                 self.log(format!("Adding alive servers to the pool for VS {label}"));
             }
-            self.vs_notifies(vi);
+            let what = if init {
+                "Starting with quorum up"
+            } else {
+                "Gained quorum"
+            };
+            self.vs_notifies(vi, format!("{what} {q}+{h}={threshold} <= {sum}"));
         } else if (up && (sum == 0 || sum < threshold))
             || (init && !up && has_sorry && !self.vs[vi].sorry_alive)
         {
@@ -636,7 +694,13 @@ impl Lvs {
                 self.vs[vi].sorry_alive = true;
                 self.dirty.insert(vi);
             }
-            self.vs_notifies(vi);
+            // keepalived's do_vs_notifies prints the same "q+h=threshold <= sum" either way.
+            let what = if init {
+                "Starting with quorum down"
+            } else {
+                "Lost quorum"
+            };
+            self.vs_notifies(vi, format!("{what} {q}+{h}={threshold} <= {sum}"));
         }
     }
 
@@ -735,12 +799,23 @@ impl Lvs {
                     self.vs[vi].rs[ri].alive = false;
                     if self.vs_spec(vi).omega {
                         self.rs_notifies(vi, ri);
+                        // keepalived's SMTP_MSG_RS_SHUT
+                        let rs = self.rs_spec(vi, ri);
+                        if rs.smtp_alert {
+                            let a = Alert::RealServer {
+                                rs: rs.label.clone(),
+                                vs: self.vs_spec(vi).label.clone(),
+                                event: "DOWN".into(),
+                                body: "Shutting down".into(),
+                            };
+                            self.actions.push_back(Action::Alert(a));
+                        }
                     }
                 }
             }
             if self.vs_spec(vi).omega {
                 self.vs[vi].quorum_up = false;
-                self.vs_notifies(vi);
+                self.vs_notifies(vi, "Shutting down".into());
             }
         }
     }

@@ -137,6 +137,38 @@ impl Fifos {
     }
 }
 
+/// SMTP alerts, when `smtp_server` and `notification_email` are configured.
+struct Mail {
+    mailer: Option<crate::notify::smtp::Mailer>,
+    queued: u64,
+}
+
+impl Mail {
+    fn new(cfg: &Config) -> Mail {
+        let host = crate::config::host::SystemHost;
+        let name = crate::config::host::Host::hostname(&host);
+        let mailer = crate::notify::smtp::SmtpSettings::from_globals(&cfg.global, &name)
+            .map(|s| crate::notify::smtp::Mailer::new(s, tokio::runtime::Handle::current()));
+        Mail { mailer, queued: 0 }
+    }
+
+    fn send(&mut self, a: &crate::notify::smtp::Alert) {
+        if let Some(m) = &self.mailer {
+            m.send(a);
+            self.queued += 1;
+        }
+    }
+
+    /// Gives the mails queued at shutdown up to `max` to go out.
+    async fn flush(&self, max: Duration) {
+        let Some(m) = &self.mailer else { return };
+        let deadline = clock::now() + max;
+        while m.sent() + m.failed() < self.queued && clock::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// Runs a notify script with exactly its arguments; fire and forget.
 fn run_script(s: &Script) {
     let Some(prog) = s.args.first() else { return };
@@ -254,6 +286,7 @@ pub async fn drive(
     check_suspend(&mut core, &mut suspended);
 
     let mut fifos = Fifos::open(&cfg);
+    let mut mail = Mail::new(&cfg);
     let (tx, mut rx) = mpsc::unbounded_channel::<(CheckerId, Outcome)>();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -273,6 +306,7 @@ pub async fn drive(
                 Action::Log(l) => tracing::info!("{l}"),
                 Action::Run(s) => run_script(&s),
                 Action::Fifo(l) => fifos.write(&l),
+                Action::Alert(a) => mail.send(&a),
             }
         }
         let dirty = core.take_dirty();
@@ -330,9 +364,11 @@ pub async fn drive(
             Action::Log(l) => tracing::info!("{l}"),
             Action::Run(s) => run_script(&s),
             Action::Fifo(l) => fifos.write(&l),
+            Action::Alert(a) => mail.send(&a),
             Action::Probe(_) => {}
         }
     }
+    mail.flush(Duration::from_secs(2)).await;
     if opts.release_on_stop {
         let ops: Vec<Op> = owned
             .iter()

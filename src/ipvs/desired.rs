@@ -22,6 +22,8 @@ pub const DEFAULT_SCHEDULER: &str = "wlc";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LvsConfig {
     pub virtual_servers: Vec<VsSpec>,
+    /// `no_checker_emails`: checker mails only when the real server as a whole changes.
+    pub no_checker_emails: bool,
     /// keepalived-style messages about corrections and unsupported features, in config order.
     pub warnings: Vec<String>,
 }
@@ -44,6 +46,8 @@ pub struct VsSpec {
     pub quorum_down: Option<Script>,
     pub omega: bool,
     pub ha_suspend: bool,
+    /// Quorum mails (`smtp_alert`, else `smtp_alert_checker`, else `smtp_alert`, else off).
+    pub smtp_alert: bool,
 }
 
 /// A real server (or the sorry server).
@@ -64,6 +68,9 @@ pub struct RsSpec {
     pub notify_up: Option<Script>,
     pub notify_down: Option<Script>,
     pub checkers: Vec<CheckSpec>,
+    /// Checker mails (`smtp_alert`, else `smtp_alert_checker`, else `smtp_alert`, else
+    /// **on** - keepalived's real-server default).
+    pub smtp_alert: bool,
 }
 
 impl RsSpec {
@@ -213,7 +220,11 @@ fn expand_group(
 
 /// Builds the LVS configuration from the model.
 pub fn build(cfg: &Config) -> LvsConfig {
-    let mut out = LvsConfig::default();
+    let mut out = LvsConfig {
+        no_checker_emails: spec::parsed_bool(&cfg.global.parsed, "global_defs/no_checker_emails")
+            .unwrap_or(false),
+        ..Default::default()
+    };
     for vs in &cfg.virtual_servers {
         if let Some(v) = build_vs(cfg, vs, &mut out.warnings) {
             out.virtual_servers.push(v);
@@ -492,6 +503,7 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
             notify_up: rs.notify_up.clone(),
             notify_down: rs.notify_down.clone(),
             checkers,
+            smtp_alert: crate::notify::smtp::real_server_alerts_enabled(rs.smtp_alert, &cfg.global),
         });
     }
 
@@ -530,6 +542,7 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
             notify_up: None,
             notify_down: None,
             checkers: Vec::new(),
+            smtp_alert: false,
         }
     });
 
@@ -559,6 +572,7 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
         quorum_down: vs.quorum_down.clone(),
         omega: vs.omega,
         ha_suspend,
+        smtp_alert: crate::notify::smtp::virtual_server_alerts_enabled(vs.smtp_alert, &cfg.global),
     })
 }
 

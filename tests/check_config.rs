@@ -72,6 +72,10 @@ const CASES: &[(&str, &str)] = &[
         "misc",
         "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.0.2 80 {\n    MISC_CHECK {\n      misc_path /bin/true\n      connect_timeout 3\n      fwmark 5\n      user nosuchuser\n      retry 2\n    }\n    MISC_CHECK {\n      user root\n      misc_path /bin/true\n      retry 0\n      warmup 0\n    }\n  }\n}\n",
     ),
+    (
+        "udp-dns-smtp",
+        "virtual_server 10.0.0.1 53 {\n  protocol UDP\n  real_server 10.0.0.2 53 {\n    UDP_CHECK {\n      payload\n      payload zz\n      payload 01 02 0a\n      require_reply 01 X2\n      require_reply 0q\n      min_reply_length 70000\n      max_reply_length -1\n      min_reply_length 10\n      max_reply_length 5\n    }\n    DNS_CHECK {\n      type MX\n      type BOGUS\n      type aaaa\n      name .example\n      name a..b\n      name example.com\n      name again.example\n    }\n    SMTP_CHECK {\n      helo_name me.example\n    }\n  }\n}\n",
+    ),
 ];
 
 #[test]

@@ -203,26 +203,160 @@ virtual_server 10.0.0.3 25 {
     lb_kind NAT
     protocol TCP
     real_server 10.1.0.1 25 {
-        SMTP_CHECK {
+        FILE_CHECK {
+            track_file f1
         }
     }
     real_server 10.1.0.2 25 {
-        PING_CHECK {
+        SMTP_CHECK {
         }
     }
 }
 "#,
     );
     let w = c.warnings.join("\n");
-    assert!(w.contains("SMTP_CHECK of real server [10.1.0.1]:tcp:25 of VS [10.0.0.3]:tcp:25 is not supported by keepalived-rs yet"), "{w}");
-    assert!(
-        w.contains("PING_CHECK of real server [10.1.0.2]:tcp:25"),
-        "{w}"
+    assert!(w.contains("FILE_CHECK of real server [10.1.0.1]:tcp:25 of VS [10.0.0.3]:tcp:25 is not supported by keepalived-rs yet"), "{w}");
+    assert!(c.virtual_servers[0].reals[0].checkers.is_empty());
+    // SMTP_CHECK is run now
+    assert_eq!(c.virtual_servers[0].reals[1].checkers.len(), 1);
+}
+
+const DGRAM: &str = r#"
+virtual_server 10.0.0.1 53 {
+    delay_loop 5
+    lb_algo rr
+    lb_kind NAT
+    protocol UDP
+    real_server 10.1.0.1 53 {
+        UDP_CHECK {
+            retry 2
+            delay_before_retry 1
+        }
+    }
+    real_server 10.1.0.2 53 {
+        PING_CHECK {
+            retry 1
+            delay_before_retry 1
+            log_all_failures
+        }
+    }
+    real_server 10.1.0.3 53 {
+        DNS_CHECK {
+            name example.com
+        }
+    }
+    real_server 10.1.0.4 53 {
+        SMTP_CHECK {
+            retry 1
+            delay_before_retry 2
+        }
+    }
+}
+"#;
+
+#[test]
+fn udp_ping_dns_smtp_epilogs_follow_keepalived() {
+    let c = lvs("dgram", DGRAM);
+    let ck = |i: usize| &c.virtual_servers[0].reals[i].checkers[0];
+    // DNS_CHECK defaults: retry 3, delay_before_retry = delay_loop
+    assert_eq!(ck(2).retry, 3);
+    assert_eq!(ck(2).delay_before_retry, Duration::from_secs(5));
+    assert_eq!(
+        ck(2).probe,
+        keepalived_rs::check::spec::Probe::Dns(keepalived_rs::check::spec::DnsSpec {
+            qtype: 6,
+            name: "example.com".into()
+        })
     );
-    assert!(c.virtual_servers[0]
-        .reals
-        .iter()
-        .all(|r| r.checkers.is_empty()));
+    let (mut l, t0) = start(c);
+    let smtp_fail =
+        |_: usize| Outcome::Failure("Bad greeting banner from server [10.1.0.4]:53".into());
+    let all_fail = |id: usize| match id {
+        1 => Outcome::Failure("timeout".into()),
+        2 => Outcome::Failure("read timeout from socket".into()),
+        3 => smtp_fail(id),
+        _ => fail(),
+    };
+    // first round: everything fails; the first failure of a fresh checker is decisive
+    let mut now = t0 + Duration::from_secs(7);
+    let mut logs = step(&mut l, now, &all_fail);
+    logs.sort();
+    assert_eq!(
+        logs,
+        vec![
+            "DNS_CHECK ([10.1.0.3]:udp:53) read timeout from socket".to_string(),
+            "ICMP CHECK on service [10.1.0.2]:udp:53 failed.".to_string(),
+            "ICMP connection to address [10.1.0.2]:udp:53 timeout.".to_string(),
+            "Lost quorum 1-0=1 > 0 for VS [10.0.0.1]:udp:53".to_string(),
+            "Removing service [10.1.0.1]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+            "Removing service [10.1.0.2]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+            "Removing service [10.1.0.3]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+            "Removing service [10.1.0.4]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+            "SMTP_CHECK Bad greeting banner from server [10.1.0.4]:53".to_string(),
+            "UDP_CHECK on service [10.1.0.1]:udp:53 failed.".to_string(),
+        ]
+    );
+    // down checkers keep failing quietly, every delay_loop (no retries while down)
+    for _ in 0..2 {
+        assert_eq!(l.poll_timeout(), Some(now + Duration::from_secs(5)));
+        now += Duration::from_secs(5);
+        assert!(step(&mut l, now, &all_fail).is_empty());
+    }
+
+    // recovery lines
+    now += Duration::from_secs(6);
+    let logs = step(&mut l, now, &|_| ok());
+    for want in [
+        "UDP connection to [10.1.0.1]:udp:53 success.",
+        "ICMP connection to [10.1.0.2]:udp:53 success.",
+        "Remote SMTP server [10.1.0.4]:udp:53 succeed on service.",
+        "Adding service [10.1.0.3]:udp:53 to VS [10.0.0.1]:udp:53",
+    ] {
+        assert!(logs.contains(&want.to_string()), "missing {want}: {logs:?}");
+    }
+    assert!(
+        !logs.iter().any(|s| s.contains("DNS_CHECK")),
+        "DNS logs no success line"
+    );
+
+    // DNS up, retry 3: three silent retries delay_before_retry (5 s) apart, then the
+    // decisive failure "after 3 retries"
+    let dns_only = |id: usize| {
+        if id == 2 {
+            Outcome::Failure("read error occurred. (rcode = 2)".into())
+        } else {
+            ok()
+        }
+    };
+    for _ in 0..3 {
+        now += Duration::from_secs(5);
+        assert!(step(&mut l, now, &dns_only).is_empty());
+    }
+    now += Duration::from_secs(5);
+    assert_eq!(
+        step(&mut l, now, &dns_only),
+        vec![
+            "DNS_CHECK ([10.1.0.3]:udp:53) read error occurred. (rcode = 2) after 3 retries"
+                .to_string(),
+            "Removing service [10.1.0.3]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+        ]
+    );
+
+    // UDP up, retry 2: two silent retries 1 s apart, then "failed after 2 retries."
+    now += Duration::from_secs(5);
+    // (DNS stays down, quietly)
+    let udp_only = |id: usize| if id == 0 || id == 2 { fail() } else { ok() };
+    assert!(step(&mut l, now, &udp_only).is_empty());
+    now += Duration::from_secs(1);
+    assert!(step(&mut l, now, &udp_only).is_empty());
+    now += Duration::from_secs(1);
+    assert_eq!(
+        step(&mut l, now, &udp_only),
+        vec![
+            "UDP_CHECK on service [10.1.0.1]:udp:53 failed after 2 retries.".to_string(),
+            "Removing service [10.1.0.1]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+        ]
+    );
 }
 
 fn start(c: LvsConfig) -> (Lvs, Instant) {

@@ -288,6 +288,12 @@ impl Lvs {
         let next = match (&self.ck[id].spec.probe, outcome) {
             (Probe::Misc(_), Outcome::Misc(e)) => self.misc_epilog(id, e),
             (Probe::Misc(_), _) => self.misc_epilog(id, MiscExit::Status(1)),
+            (Probe::Udp(_) | Probe::Ping, o) => {
+                let ok = matches!(o, Outcome::Success(_));
+                self.dgram_epilog(id, o, ok)
+            }
+            (Probe::Dns(_), o) => self.dns_final(id, o),
+            (Probe::Smtp(_), o) => self.smtp_final(id, o),
             (_, Outcome::Misc(_)) => self.epilog(id, false),
             (_, Outcome::Success(notes)) => {
                 if !self.ck[id].is_up {
@@ -304,6 +310,7 @@ impl Lvs {
             }
             (probe, Outcome::Failure(reason)) => {
                 let c = &self.ck[id];
+                // (only TCP and HTTP/SSL reach here)
                 let tcp = matches!(probe, Probe::Tcp);
                 let log_it = c.spec.log_all_failures && (c.is_up || (!tcp && !c.has_run));
                 if log_it {
@@ -375,6 +382,154 @@ impl Lvs {
         }
         self.ck[id].has_run = true;
         delay
+    }
+
+    /// UDP_CHECK / PING_CHECK: keepalived's `udp_epilog` / `icmp_epilog` (a down checker is
+    /// simply retried every delay_loop; only an up one counts retries).
+    fn dgram_epilog(&mut self, id: CheckerId, outcome: Outcome, success: bool) -> Duration {
+        let udp = matches!(self.ck[id].spec.probe, Probe::Udp(_));
+        let c = &self.ck[id];
+        let (is_up, has_run, retry, log_all) =
+            (c.is_up, c.has_run, c.spec.retry, c.spec.log_all_failures);
+        let (rs, vs) = self.labels(id);
+        let (rs, vs) = (rs.to_string(), vs.to_string());
+        if !success && is_up && log_all {
+            let reason = match &outcome {
+                Outcome::Failure(r) => r.as_str(),
+                _ => "failed",
+            };
+            let line = match (udp, reason) {
+                (true, "mismatch") => format!("UDP check to {rs} reply data mismatch."),
+                (true, _) => format!("UDP connection to {rs} failed."),
+                (false, "timeout") => format!("ICMP connection to address {rs} timeout."),
+                (false, _) => format!("ICMP connection to {rs} of {vs} failed."),
+            };
+            self.log(line);
+        }
+        let mut delay = self.ck[id].spec.delay_loop;
+        let what = if udp { "UDP" } else { "ICMP" };
+        if success || ((is_up || !has_run) && self.ck[id].retry_it >= retry) {
+            self.ck[id].retry_it = 0;
+            if success && (!is_up || !has_run) {
+                self.log(format!("{what} connection to {rs} success."));
+                let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                self.update_checker_state(id, true);
+                if !is_up {
+                    self.checker_alert(id, was, format!("{what} CHECK succeed on service"));
+                }
+            } else if !success && (is_up || !has_run) {
+                let line = match (udp, retry > 0 && has_run) {
+                    (true, true) => {
+                        format!("UDP_CHECK on service {rs} failed after {retry} retries.")
+                    }
+                    (true, false) => format!("UDP_CHECK on service {rs} failed."),
+                    (false, true) => {
+                        format!("ICMP CHECK on service {rs} of {vs} failed after {retry} retries.")
+                    }
+                    (false, false) => format!("ICMP CHECK on service {rs} failed."),
+                };
+                self.log(line);
+                let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                self.update_checker_state(id, false);
+                if is_up {
+                    self.checker_alert(id, was, format!("{what} CHECK failed on service"));
+                }
+            }
+        } else if is_up {
+            delay = self.ck[id].spec.delay_before_retry;
+            self.ck[id].retry_it += 1;
+        }
+        self.ck[id].has_run = true;
+        delay
+    }
+
+    /// DNS_CHECK: keepalived's `dns_final` (no success line; failures as
+    /// `DNS_CHECK (rs) reason[ after N retries]`, logged on the decisive one or with
+    /// log_all_failures).
+    fn dns_final(&mut self, id: CheckerId, outcome: Outcome) -> Duration {
+        let c = &self.ck[id];
+        let (is_up, has_run, retry, log_all) =
+            (c.is_up, c.has_run, c.spec.retry, c.spec.log_all_failures);
+        let rs = self.labels(id).0.to_string();
+        match outcome {
+            Outcome::Failure(reason) => {
+                if is_up || !has_run {
+                    let decisive = self.ck[id].retry_it >= retry;
+                    if log_all || decisive {
+                        let suffix = if has_run && decisive {
+                            format!(" after {retry} retries")
+                        } else {
+                            String::new()
+                        };
+                        self.log(format!("DNS_CHECK ({rs}) {reason}{suffix}"));
+                    }
+                    if !decisive {
+                        self.ck[id].retry_it += 1;
+                        self.ck[id].has_run = true;
+                        return self.ck[id].spec.delay_before_retry;
+                    }
+                    let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                    self.update_checker_state(id, false);
+                    if is_up {
+                        self.checker_alert(id, was, "DNS_CHECK: failed on service".into());
+                    }
+                }
+            }
+            _ => {
+                if !is_up || !has_run {
+                    let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                    self.update_checker_state(id, true);
+                    if !is_up {
+                        self.checker_alert(id, was, "DNS_CHECK: succeed on service".into());
+                    }
+                }
+            }
+        }
+        self.ck[id].retry_it = 0;
+        self.ck[id].has_run = true;
+        self.ck[id].spec.delay_loop
+    }
+
+    /// SMTP_CHECK: keepalived's `smtp_final` (retries even while down; failures logged as
+    /// `SMTP_CHECK reason` on the decisive one or with log_all_failures).
+    fn smtp_final(&mut self, id: CheckerId, outcome: Outcome) -> Duration {
+        let c = &self.ck[id];
+        let (is_up, has_run, retry, log_all) =
+            (c.is_up, c.has_run, c.spec.retry, c.spec.log_all_failures);
+        let rs = self.labels(id).0.to_string();
+        match outcome {
+            Outcome::Failure(reason) => {
+                if (is_up || !has_run) && (log_all || self.ck[id].retry_it >= retry) {
+                    self.log(format!("SMTP_CHECK {reason}"));
+                }
+                self.ck[id].retry_it = self.ck[id].retry_it.saturating_add(1);
+                if self.ck[id].retry_it <= retry {
+                    return self.ck[id].spec.delay_before_retry;
+                }
+                if is_up || !has_run {
+                    let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                    self.update_checker_state(id, false);
+                    if is_up {
+                        self.checker_alert(id, was, format!("CHECK failed on service : {reason}"));
+                    }
+                }
+                // keepalived leaves retry_it past `retry` here: a down checker is not retried
+                // again until it has succeeded once
+            }
+            _ => {
+                self.ck[id].retry_it = 0;
+                if !is_up || !has_run {
+                    self.log(format!("Remote SMTP server {rs} succeed on service."));
+                    let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                    self.update_checker_state(id, true);
+                    if !is_up {
+                        self.checker_alert(id, was, "CHECK succeed on service".into());
+                    }
+                }
+                self.ck[id].has_run = true;
+            }
+        }
+        self.ck[id].spec.delay_loop
     }
 
     /// MISC_CHECK: keepalived's `misc_check_child_thread` (its messages, dynamic weights).

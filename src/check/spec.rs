@@ -11,6 +11,9 @@ pub const DEFAULT_DELAY_LOOP: Duration = Duration::from_secs(60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_RETRY: u32 = 1;
 pub const DEFAULT_MISC_RETRY: u32 = 0;
+pub const DEFAULT_DNS_RETRY: u32 = 3;
+/// keepalived's `SMTP_DEFAULT_HELO`.
+pub const DEFAULT_SMTP_HELO: &str = "smtpchecker.keepalived.org";
 pub const DEFAULT_DELAY_BEFORE_RETRY: Duration = Duration::from_secs(1);
 pub const DEFAULT_HTTP_DELAY_BEFORE_RETRY: Duration = Duration::from_secs(3);
 
@@ -56,12 +59,63 @@ pub struct MiscSpec {
     pub dynamic: bool,
 }
 
+/// UDP_CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpSpec {
+    /// What is sent (keepalived's default: 32 bytes of "keepalived check - ").
+    pub payload: Vec<u8>,
+    /// A reply is required (a silent server is a failure).
+    pub require_reply: bool,
+    /// Expected reply bytes and the mask of bits to ignore.
+    pub reply: Option<(Vec<u8>, Vec<u8>)>,
+    pub min_reply_len: u16,
+    pub max_reply_len: u16,
+}
+
+impl UdpSpec {
+    /// keepalived's `check_udp_reply`: `true` when `got` is acceptable.
+    pub fn reply_ok(&self, got: &[u8]) -> bool {
+        let Some((data, mask)) = &self.reply else {
+            return true;
+        };
+        if got.len() < self.min_reply_len as usize || got.len() > self.max_reply_len as usize {
+            return false;
+        }
+        got.iter()
+            .zip(data.iter().zip(mask.iter()))
+            .all(|(g, (d, m))| (g ^ d) & !m == 0)
+    }
+}
+
+/// keepalived's filler for UDP and ICMP payloads.
+pub fn filler(len: usize) -> Vec<u8> {
+    b"keepalived check - "
+        .iter()
+        .copied()
+        .cycle()
+        .take(len)
+        .collect()
+}
+
+/// DNS_CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsSpec {
+    pub qtype: u16,
+    /// The query name, `""` or `"."` for the root.
+    pub name: String,
+}
+
 /// What a checker probes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
     Tcp,
     Http(HttpSpec),
     Misc(MiscSpec),
+    Udp(UdpSpec),
+    Ping,
+    Dns(DnsSpec),
+    /// SMTP_CHECK with its HELO name.
+    Smtp(String),
 }
 
 /// A checker with everything resolved.
@@ -115,15 +169,7 @@ fn kind_name(k: CheckerKind) -> &'static str {
 
 /// The checker kinds keepalived-rs does not run yet.
 pub fn unsupported(kind: CheckerKind) -> bool {
-    matches!(
-        kind,
-        CheckerKind::Smtp
-            | CheckerKind::Dns
-            | CheckerKind::Udp
-            | CheckerKind::Ping
-            | CheckerKind::File
-            | CheckerKind::Bfd
-    )
+    matches!(kind, CheckerKind::File | CheckerKind::Bfd)
 }
 
 /// Resolves one checker. `Err` is a warning (the checker is not run).
@@ -156,10 +202,10 @@ pub fn build(
         .or(rs.options.warmup)
         .or(vs.options.warmup)
         .unwrap_or(delay_loop);
-    let default_retry = if ck.kind == CheckerKind::Misc {
-        DEFAULT_MISC_RETRY
-    } else {
-        DEFAULT_RETRY
+    let default_retry = match ck.kind {
+        CheckerKind::Misc => DEFAULT_MISC_RETRY,
+        CheckerKind::Dns => DEFAULT_DNS_RETRY,
+        _ => DEFAULT_RETRY,
     };
     let retry = o
         .retry
@@ -168,6 +214,8 @@ pub fn build(
         .unwrap_or(default_retry);
     let default_dbr = match ck.kind {
         CheckerKind::HttpGet | CheckerKind::SslGet => DEFAULT_HTTP_DELAY_BEFORE_RETRY,
+        // DNS_CHECK: keepalived's default_delay_before_retry 0 means "delay_loop"
+        CheckerKind::Dns => delay_loop,
         _ => DEFAULT_DELAY_BEFORE_RETRY,
     };
     let delay_before_retry = o
@@ -248,6 +296,26 @@ pub fn build(
                 dynamic: ck.misc_dynamic,
             })
         }
+        CheckerKind::Udp => {
+            let max = ck.udp_max_reply_length.unwrap_or(255);
+            Probe::Udp(UdpSpec {
+                payload: ck.udp_payload.clone().unwrap_or_else(|| filler(32)),
+                require_reply: ck.udp_require_reply,
+                reply: ck.udp_reply.clone(),
+                min_reply_len: ck.udp_min_reply_length.unwrap_or(0),
+                max_reply_len: max,
+            })
+        }
+        CheckerKind::Ping => Probe::Ping,
+        CheckerKind::Dns => Probe::Dns(DnsSpec {
+            qtype: ck.dns_type.unwrap_or(6),
+            name: ck.dns_name.clone().unwrap_or_default(),
+        }),
+        CheckerKind::Smtp => Probe::Smtp(
+            ck.helo_name
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SMTP_HELO.to_string()),
+        ),
         _ => {
             return Err(format!(
                 "{name} of real server {rs_label} of VS {vs_label} is not supported by keepalived-rs yet - checker ignored"

@@ -116,7 +116,9 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/DNS_CHECK/delay_loop",
     "virtual_server/real_server/DNS_CHECK/fwmark",
     "virtual_server/real_server/DNS_CHECK/log_all_failures",
+    "virtual_server/real_server/DNS_CHECK/name",
     "virtual_server/real_server/DNS_CHECK/retry",
+    "virtual_server/real_server/DNS_CHECK/type",
     "virtual_server/real_server/DNS_CHECK/warmup",
     "virtual_server/real_server/FILE_CHECK",
     "virtual_server/real_server/HTTP_GET",
@@ -179,6 +181,7 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/SMTP_CHECK/delay_before_retry",
     "virtual_server/real_server/SMTP_CHECK/delay_loop",
     "virtual_server/real_server/SMTP_CHECK/fwmark",
+    "virtual_server/real_server/SMTP_CHECK/helo_name",
     "virtual_server/real_server/SMTP_CHECK/log_all_failures",
     "virtual_server/real_server/SMTP_CHECK/retry",
     "virtual_server/real_server/SMTP_CHECK/warmup",
@@ -232,6 +235,10 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/UDP_CHECK/delay_loop",
     "virtual_server/real_server/UDP_CHECK/fwmark",
     "virtual_server/real_server/UDP_CHECK/log_all_failures",
+    "virtual_server/real_server/UDP_CHECK/max_reply_length",
+    "virtual_server/real_server/UDP_CHECK/min_reply_length",
+    "virtual_server/real_server/UDP_CHECK/payload",
+    "virtual_server/real_server/UDP_CHECK/require_reply",
     "virtual_server/real_server/UDP_CHECK/retry",
     "virtual_server/real_server/UDP_CHECK/warmup",
     "virtual_server/real_server/alpha",
@@ -848,6 +855,22 @@ impl<'h> Handlers for Builder<'h> {
                 if let (Some((u, g)), Some(sc)) = (ck.misc_user.clone(), ck.misc_path.as_mut()) {
                     sc.user = Some(u);
                     sc.group = g;
+                }
+            }
+            return;
+        }
+        if kw.path == "virtual_server/real_server/UDP_CHECK" {
+            if let Some(ck) = last_checker(&mut ctx.b.cfg) {
+                let (min, max) = (
+                    ck.udp_min_reply_length.unwrap_or(0),
+                    ck.udp_max_reply_length.unwrap_or(255),
+                );
+                if min > max {
+                    ctx.report(
+                        Severity::Error,
+                        "invalid-value",
+                        format!("UDP_CHECK min_reply length {min} > max_reply_length {max} - will always fail"),
+                    );
                 }
             }
             return;
@@ -1949,6 +1972,73 @@ fn last_checker(cfg: &mut Config) -> Option<&mut Checker> {
         .last_mut()
 }
 
+/// DNS_CHECK record types keepalived 2.2.7 knows (case-insensitive).
+pub fn dns_type_code(s: &str) -> Option<u16> {
+    const T: &[(&str, u16)] = &[
+        ("A", 1),
+        ("NS", 2),
+        ("CNAME", 5),
+        ("SOA", 6),
+        ("MX", 15),
+        ("TXT", 16),
+        ("AAAA", 28),
+        ("RRSIG", 46),
+        ("DNSKEY", 48),
+    ];
+    T.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|(_, c)| *c)
+}
+
+/// keepalived's `read_hex_str`: hex octets, spaces between octets allowed, a lone digit before
+/// a space or the end is one octet; with `wildcard`, `X` matches any nibble (returned as set
+/// bits of the mask). `None` for an invalid or empty string.
+pub fn read_hex_str(s: &str, wildcard: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+    fn val(c: u8, wildcard: bool) -> Option<Option<u8>> {
+        match c {
+            b'0'..=b'9' => Some(Some(c - b'0')),
+            b'a'..=b'f' => Some(Some(c - b'a' + 10)),
+            b'A'..=b'F' => Some(Some(c - b'A' + 10)),
+            // keepalived upper-cases first, so `x` is a wildcard too
+            b'X' | b'x' if wildcard => Some(None),
+            _ => None,
+        }
+    }
+    let b = s.as_bytes();
+    let (mut data, mut mask) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    loop {
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let hi = val(b[i], wildcard)?;
+        i += 1;
+        let (mut v, mut m) = match hi {
+            Some(x) => (x, 0u8),
+            None => (0, 0x0f),
+        };
+        if i < b.len() && b[i] != b' ' {
+            let lo = val(b[i], wildcard)?;
+            i += 1;
+            v <<= 4;
+            m <<= 4;
+            match lo {
+                Some(x) => v |= x,
+                None => m |= 0x0f,
+            }
+        }
+        data.push(v);
+        mask.push(m);
+    }
+    if data.is_empty() {
+        return None;
+    }
+    Some((data, mask))
+}
+
 /// keepalived's `svr_forwarding_handler`: `NAT|DR|TUN [type ipip|gue|gre] [port N]
 /// [nocsum|csum|remcsum]`. An unknown method changes nothing; a bad tunnel option keeps the
 /// method but not the options (`prev`'s stay).
@@ -2489,6 +2579,73 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                     ctx.skip_block(false);
                 }
             }
+            "payload" => {
+                if args.len() < 2 {
+                    err(ctx, "UDP_CHECK payload requires a payload");
+                } else {
+                    match read_hex_str(&args.from(1).join(" "), false) {
+                        Some((d, _)) => ck!().udp_payload = Some(d),
+                        None => err(ctx, "Invalid hex string for UDP_CHECK payload"),
+                    }
+                }
+            }
+            "require_reply" => {
+                ck!().udp_require_reply = true;
+                if args.len() >= 2 {
+                    match read_hex_str(&args.from(1).join(" "), true) {
+                        Some(r) => ck!().udp_reply = Some(r),
+                        None => err(ctx, "Invalid hex string for UDP_CHECK reply"),
+                    }
+                }
+            }
+            "min_reply_length" | "max_reply_length" => {
+                let a = ctx.arg(args, 1)?;
+                match read_unsigned(a, 0, 65535) {
+                    Ok(v) => {
+                        if k == "min_reply_length" {
+                            ck!().udp_min_reply_length = Some(v as u16)
+                        } else {
+                            ck!().udp_max_reply_length = Some(v as u16)
+                        }
+                    }
+                    Err(e) => {
+                        ctx.report(Severity::Error, "invalid-number", e);
+                        let w = if k == "min_reply_length" {
+                            "min"
+                        } else {
+                            "max"
+                        };
+                        err(
+                            ctx,
+                            format!(
+                                "UDP_CHECK {w} length {a} not valid - must be between 0 & 65535"
+                            ),
+                        );
+                    }
+                }
+            }
+            "type" => {
+                let a = ctx.arg(args, 1)?;
+                match dns_type_code(a) {
+                    Some(t) => ck!().dns_type = Some(t),
+                    None => err(ctx, format!("Unknown DNS check type {a} - ignoring")),
+                }
+            }
+            "name" => {
+                let a = ctx.arg(args, 1)?;
+                let empty_label = (a.starts_with('.') && a != ".") || a.contains("..");
+                if ck!().dns_name.is_some() {
+                    err(ctx, "DNS_CHECK name already specified - ignoring");
+                } else if empty_label {
+                    err(
+                        ctx,
+                        format!("DNS_CHECK name '{a}' has empty label - ignoring"),
+                    );
+                } else {
+                    ck!().dns_name = Some(a.to_string());
+                }
+            }
+            "helo_name" => ck!().helo_name = Some(ctx.arg(args, 1)?.to_string()),
             "http_protocol" => {
                 let s = ctx.arg(args, 1)?;
                 let v = match s {

@@ -239,6 +239,17 @@ pub async fn drive(
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1)
         ^ std::process::id() as u64;
+    let pings = lvs_cfg
+        .virtual_servers
+        .iter()
+        .flat_map(|v| &v.reals)
+        .flat_map(|r| &r.checkers)
+        .any(|c| matches!(c.probe, crate::check::spec::Probe::Ping));
+    let ping_range = if pings {
+        probe::widen_ping_group_range()
+    } else {
+        None
+    };
     let mut core = Lvs::new(lvs_cfg, clock::now(), seed);
 
     // Program the start-up table: create or correct our services, leave others alone.
@@ -369,6 +380,7 @@ pub async fn drive(
         }
     }
     mail.flush(Duration::from_secs(2)).await;
+    probe::restore_ping_group_range(ping_range);
     if opts.release_on_stop {
         let ops: Vec<Op> = owned
             .iter()

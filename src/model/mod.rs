@@ -628,6 +628,20 @@ pub struct Checker {
     pub http_protocol: Option<HttpProtocol>,
     pub enable_sni: Option<bool>,
     pub fast_recovery: Option<bool>,
+    /// UDP_CHECK `payload` (keepalived sends 32 bytes of "keepalived check - " without it).
+    pub udp_payload: Option<Vec<u8>>,
+    /// UDP_CHECK `require_reply`.
+    pub udp_require_reply: bool,
+    /// UDP_CHECK `require_reply HEX`: expected bytes and a mask of bits to ignore (`X`).
+    pub udp_reply: Option<(Vec<u8>, Vec<u8>)>,
+    pub udp_min_reply_length: Option<u16>,
+    pub udp_max_reply_length: Option<u16>,
+    /// DNS_CHECK `type` (record type code; SOA by default).
+    pub dns_type: Option<u16>,
+    /// DNS_CHECK `name` (the root by default).
+    pub dns_name: Option<String>,
+    /// SMTP_CHECK `helo_name`.
+    pub helo_name: Option<String>,
     pub parsed: Parsed,
 }
 
@@ -650,6 +664,14 @@ impl Checker {
             http_protocol: None,
             enable_sni: None,
             fast_recovery: None,
+            udp_payload: None,
+            udp_require_reply: false,
+            udp_reply: None,
+            udp_min_reply_length: None,
+            udp_max_reply_length: None,
+            dns_type: None,
+            dns_name: None,
+            helo_name: None,
             parsed: Parsed::new(),
         }
     }

@@ -686,9 +686,15 @@ virtual_server 10.0.0.7 80 {
             "Lost quorum 1-0=1 > 0 for VS [10.0.0.7]:tcp:80".to_string(),
         ]
     );
-    let logs = step(&mut l, now + Duration::from_secs(3), &|_| {
-        Outcome::Success(vec![("MD5 digest", "/health".into())])
-    });
+    // keepalived: the failed url passing first only re-arms the check of every url...
+    let good = |_: usize| Outcome::Success(vec![("MD5 digest", "/health".into())]);
+    let logs = step(&mut l, now + Duration::from_secs(3), &good);
+    assert_eq!(
+        logs,
+        vec!["MD5 digest success to [10.1.0.1]:tcp:80 url(/health)".to_string()]
+    );
+    // ... and the server is up once all urls passed
+    let logs = step(&mut l, now + Duration::from_secs(6), &good);
     assert_eq!(
         logs,
         vec![
@@ -697,6 +703,77 @@ virtual_server 10.0.0.7 80 {
             "Adding service [10.1.0.1]:tcp:80 to VS [10.0.0.7]:tcp:80".to_string(),
             "Gained quorum 1+0=1 <= 1 for VS [10.0.0.7]:tcp:80".to_string(),
         ]
+    );
+}
+
+#[test]
+fn http_urls_are_checked_one_per_delay_loop_in_turn() {
+    let c = lvs(
+        "urls",
+        r#"
+virtual_server 10.0.0.7 80 {
+    delay_loop 10
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 10.1.0.1 80 {
+        HTTP_GET {
+            url { path /a }
+            url { path /b }
+            url { path /c }
+            retry 1
+            delay_before_retry 2
+        }
+    }
+}
+"#,
+    );
+    let (mut l, t0) = start(c);
+    let path = |l: &Lvs| match &l.probe_spec(0).probe {
+        keepalived_rs::check::spec::Probe::Http(h) => {
+            assert_eq!(h.urls.len(), 1);
+            h.urls[0].path.clone()
+        }
+        p => panic!("{p:?}"),
+    };
+    let mut now = t0 + Duration::from_secs(12);
+    let mut seen = vec![];
+    // first check: /a passes, the checker counts as run and stays up
+    for _ in 0..4 {
+        seen.push(path(&l));
+        step(&mut l, now, &|_| ok());
+        now = l.poll_timeout().unwrap();
+    }
+    assert_eq!(seen, vec!["/a", "/b", "/c", "/a"]);
+    // /b fails: retried once delay_before_retry later, then down; the same url is then
+    // checked every max(delay_before_retry, delay_loop)
+    assert_eq!(path(&l), "/b");
+    let t = now;
+    assert!(step(&mut l, now, &|_| fail()).is_empty());
+    assert_eq!(l.poll_timeout(), Some(t + Duration::from_secs(2)));
+    now = t + Duration::from_secs(2);
+    assert_eq!(path(&l), "/b");
+    let logs = step(&mut l, now, &|_| fail());
+    assert_eq!(
+        logs[0],
+        "HTTP_CHECK on service [10.1.0.1]:tcp:80 failed after 1 retries."
+    );
+    assert_eq!(l.poll_timeout(), Some(now + Duration::from_secs(10)));
+    now += Duration::from_secs(10);
+    assert_eq!(path(&l), "/b");
+    // /b passes: every url again from /a, and up after /c
+    step(&mut l, now, &|_| ok());
+    let mut seen = vec![];
+    let mut logs = vec![];
+    for _ in 0..3 {
+        now = l.poll_timeout().unwrap();
+        seen.push(path(&l));
+        logs.extend(step(&mut l, now, &|_| ok()));
+    }
+    assert_eq!(seen, vec!["/a", "/b", "/c"]);
+    assert_eq!(
+        logs[0],
+        "Remote Web server [10.1.0.1]:tcp:80 succeed on service."
     );
 }
 

@@ -66,6 +66,17 @@ pub enum Action {
     Alert(Alert),
 }
 
+/// How an HTTP url check ended (keepalived's `register_checker_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HttpStep {
+    /// The url passed.
+    New,
+    /// The url failed while the checker is up (or has not run).
+    Retry,
+    /// The url failed while the checker is already down.
+    Failed,
+}
+
 #[derive(Debug, Clone)]
 struct Ck {
     vs: usize,
@@ -80,6 +91,10 @@ struct Ck {
     enabled: bool,
     busy: bool,
     due: Option<Instant>,
+    /// HTTP_GET/SSL_GET: the url checked next (`None` past the last one) and the url that
+    /// failed (keepalived's `url_it` / `failed_url`).
+    url_it: Option<usize>,
+    failed_url: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +165,8 @@ impl Lvs {
                         enabled: true,
                         busy: false,
                         due: None,
+                        url_it: Some(0),
+                        failed_url: None,
                     });
                 }
                 st.rs.push(RsState {
@@ -201,6 +218,20 @@ impl Lvs {
 
     pub fn spec(&self, id: CheckerId) -> &CheckSpec {
         &self.ck[id].spec
+    }
+
+    /// What the driver should probe for checker `id` now: its spec, where an HTTP_GET/SSL_GET
+    /// keeps only the url keepalived checks this time (one url per check, in turn).
+    pub fn probe_spec(&self, id: CheckerId) -> CheckSpec {
+        let c = &self.ck[id];
+        let mut s = c.spec.clone();
+        if let Probe::Http(h) = &mut s.probe {
+            if !h.urls.is_empty() {
+                let i = c.url_it.unwrap_or(0).min(h.urls.len() - 1);
+                h.urls = vec![h.urls[i].clone()];
+            }
+        }
+        s
     }
 
     /// `FMT_RS` of a checker's real server and `FMT_VS` of its virtual server.
@@ -293,6 +324,7 @@ impl Lvs {
                 self.dgram_epilog(id, o, ok)
             }
             (Probe::Dns(_), o) => self.dns_final(id, o),
+            (Probe::Http(_), o) => self.http_result(id, o),
             (Probe::Smtp(_), o) => self.smtp_final(id, o),
             (_, Outcome::Misc(_)) => self.epilog(id, false),
             (_, Outcome::Success(notes)) => {
@@ -382,6 +414,118 @@ impl Lvs {
         }
         self.ck[id].has_run = true;
         delay
+    }
+
+    /// HTTP_GET/SSL_GET: one url's result (keepalived's `http_handle_response` /
+    /// `timeout_epilog`).
+    fn http_result(&mut self, id: CheckerId, outcome: Outcome) -> Duration {
+        let (is_up, has_run, log_all) = {
+            let c = &self.ck[id];
+            (c.is_up, c.has_run, c.spec.log_all_failures)
+        };
+        let rs = self.labels(id).0.to_string();
+        match outcome {
+            Outcome::Success(notes) => {
+                if !is_up {
+                    for (what, path) in notes {
+                        self.log(format!("{what} success to {rs} url({path})"));
+                    }
+                }
+                self.http_epilog(id, HttpStep::New)
+            }
+            Outcome::Failure(reason) => {
+                if is_up || !has_run {
+                    if log_all {
+                        self.log(format!("{reason} server {rs}."));
+                    }
+                    self.ck[id].has_run = true;
+                    self.http_epilog(id, HttpStep::Retry)
+                } else {
+                    self.http_epilog(id, HttpStep::Failed)
+                }
+            }
+            Outcome::Misc(_) => self.http_epilog(id, HttpStep::Failed),
+        }
+    }
+
+    /// keepalived's HTTP `epilog`: urls are checked one per delay_loop; a failing url is
+    /// retried `retry` times `delay_before_retry` apart, then the checker goes down and that
+    /// url is checked every max(delay_before_retry, delay_loop) until it passes, after which
+    /// every url is checked again from the first.
+    fn http_epilog(&mut self, id: CheckerId, step: HttpStep) -> Duration {
+        let (n, fast) = match &self.ck[id].spec.probe {
+            Probe::Http(h) => (h.urls.len(), h.fast_recovery),
+            _ => (1, false),
+        };
+        let rs = self.labels(id).0.to_string();
+        match step {
+            HttpStep::New => {
+                let c = &mut self.ck[id];
+                c.url_it = c.url_it.map(|i| i + 1).filter(|i| *i < n);
+                c.retry_it = 0;
+            }
+            HttpStep::Retry => self.ck[id].retry_it += 1,
+            HttpStep::Failed => {}
+        }
+        let c = &self.ck[id];
+        let (is_up, has_run, retry, retry_it) = (c.is_up, c.has_run, c.spec.retry, c.retry_it);
+        if step == HttpStep::New && c.url_it.is_none() && c.failed_url.is_none() {
+            if !is_up || !has_run {
+                self.log(format!("Remote Web server {rs} succeed on service."));
+                let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                self.update_checker_state(id, true);
+                if !is_up {
+                    self.checker_alert(id, was, "CHECK succeed on service".into());
+                }
+                self.ck[id].has_run = true;
+            }
+            self.ck[id].url_it = Some(0);
+            self.ck[id].retry_it = 0;
+        } else if step == HttpStep::Retry && retry_it > retry {
+            if is_up || !has_run {
+                let line = if has_run && retry > 0 {
+                    format!(
+                        "HTTP_CHECK on service {rs} failed after {} retries.",
+                        retry_it - 1
+                    )
+                } else {
+                    format!("HTTP_CHECK on service {rs} failed.")
+                };
+                self.log(line);
+                let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                self.update_checker_state(id, false);
+                if is_up {
+                    self.checker_alert(
+                        id,
+                        was,
+                        "CHECK failed on service : HTTP request failed".into(),
+                    );
+                }
+            }
+            self.ck[id].failed_url = self.ck[id].url_it;
+        } else if step == HttpStep::New && c.failed_url.is_some() {
+            let c = &mut self.ck[id];
+            c.failed_url = None;
+            c.url_it = Some(0);
+            c.retry_it = 0;
+        }
+        let c = &mut self.ck[id];
+        let (dl, dbr) = (c.spec.delay_loop, c.spec.delay_before_retry);
+        let delay = if step == HttpStep::New {
+            if !c.has_run {
+                c.retry_it = c.spec.retry;
+            }
+            dl
+        } else if c.failed_url.is_some() {
+            dbr.max(dl)
+        } else {
+            dbr
+        };
+        if fast && (!c.has_run || (!c.is_up && c.failed_url.is_none())) {
+            Duration::ZERO
+        } else {
+            delay
+        }
     }
 
     /// UDP_CHECK / PING_CHECK: keepalived's `udp_epilog` / `icmp_epilog` (a down checker is

@@ -49,6 +49,8 @@ pub struct HttpSpec {
     pub virtualhost: Option<String>,
     pub protocol: HttpProtocol,
     pub enable_sni: bool,
+    /// `fast_recovery`: no delay before the next check while the state is not settled.
+    pub fast_recovery: bool,
 }
 
 /// MISC_CHECK.
@@ -274,6 +276,7 @@ pub fn build(
                     .or_else(|| vs.options.virtualhost.clone()),
                 protocol,
                 enable_sni: ck.enable_sni.unwrap_or(false),
+                fast_recovery: ck.fast_recovery.unwrap_or(false),
             })
         }
         CheckerKind::Misc => {

@@ -306,7 +306,7 @@ pub async fn drive(
         while let Some(a) = core.poll_action() {
             match a {
                 Action::Probe(id) => {
-                    let spec = core.spec(id).clone();
+                    let spec = core.probe_spec(id);
                     let tls = tls.clone();
                     let tx = tx.clone();
                     tokio::spawn(async move {

@@ -476,3 +476,119 @@ fn ping_check_in_a_network_namespace() {
         ]
     );
 }
+
+// ---- SSL_GET with the SSL block's client certificate ----
+
+const BODY: &[u8] = b"ok\n";
+
+/// A TLS web server that requires a client certificate signed by `ca`.
+async fn mtls_server(ca: &rcgen::Certificate) -> SocketAddr {
+    use std::sync::Arc as A;
+    let provider = A::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        A::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let srv = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let der = rustls::pki_types::CertificateDer::from(srv.cert.der().to_vec());
+    let key = rustls::pki_types::PrivateKeyDer::try_from(srv.key_pair.serialize_der()).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![der], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(A::new(cfg));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((c, _)) = l.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut t) = acceptor.accept(c).await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 4096];
+                let mut n = 0;
+                while !buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match t.read(&mut buf[n..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => n += k,
+                    }
+                }
+                let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", BODY.len());
+                let _ = t.write_all(head.as_bytes()).await;
+                let _ = t.write_all(BODY).await;
+                let _ = t.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn ssl_get_presents_the_ssl_block_client_certificate() {
+    // a CA, and a client certificate it signed, in PEM files like an SSL { } block names
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(vec!["lvs2 test CA".into()]).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let cl_key = rcgen::KeyPair::generate().unwrap();
+    let cl = rcgen::CertificateParams::new(vec!["checker.example".into()])
+        .unwrap()
+        .signed_by(&cl_key, &ca, &ca_key)
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("lvs2-mtls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cp, kp) = (dir.join("client.pem"), dir.join("client.key"));
+    std::fs::write(&cp, cl.pem()).unwrap();
+    std::fs::write(&kp, cl_key.serialize_pem()).unwrap();
+    let ssl = keepalived_rs::model::Ssl {
+        certificate: Some(cp.to_string_lossy().into()),
+        key: Some(kp.to_string_lossy().into()),
+        ..Default::default()
+    };
+    let with_cert = probe::TlsConfigs::from_ssl(Some(&ssl)).unwrap();
+    let bad = keepalived_rs::model::Ssl {
+        certificate: Some(dir.join("missing.pem").to_string_lossy().into()),
+        key: Some(kp.to_string_lossy().into()),
+        ..Default::default()
+    };
+    let err = probe::TlsConfigs::from_ssl(Some(&bad)).err().unwrap();
+    assert!(
+        err.starts_with("SSL error: cannot load certificate file"),
+        "{err}"
+    );
+
+    rt().block_on(async {
+        let addr = mtls_server(&ca).await;
+        let probe = Probe::Http(HttpSpec {
+            tls: true,
+            urls: vec![UrlSpec {
+                path: "/".into(),
+                digest: None,
+                status: vec![],
+                virtualhost: None,
+            }],
+            virtualhost: None,
+            protocol: HttpProtocol::Http10,
+            enable_sni: false,
+            fast_recovery: false,
+        });
+        let mut s = spec(addr, probe);
+        s.kind = CheckerKind::SslGet;
+        s.connect_timeout = Duration::from_secs(3);
+        assert_eq!(
+            probe::run(&s, &with_cert).await,
+            Outcome::Success(vec![("HTTP status code", "/".into())])
+        );
+        // without the client certificate the server refuses the handshake
+        assert!(matches!(probe::run(&s, &tls()).await, Outcome::Failure(_)));
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

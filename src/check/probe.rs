@@ -368,13 +368,50 @@ pub struct TlsConfigs {
 
 impl TlsConfigs {
     pub fn new() -> Result<TlsConfigs, rustls::Error> {
+        Self::build(None)
+    }
+
+    /// With the top-level `SSL { certificate; key }` as the client certificate (keepalived's
+    /// `SSL_CTX_use_certificate_chain_file` / `SSL_CTX_use_PrivateKey_file`). Like keepalived,
+    /// `ca` does not make the server's certificate verified (it never sets SSL_VERIFY_PEER).
+    /// A certificate or key that cannot be read is an error; a `password`-protected key is not
+    /// supported (rustls reads unencrypted PEM keys only).
+    pub fn from_ssl(ssl: Option<&crate::model::Ssl>) -> Result<TlsConfigs, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let Some(ssl) = ssl else {
+            return Self::build(None).map_err(|e| e.to_string());
+        };
+        let (Some(cert), Some(key)) = (&ssl.certificate, &ssl.key) else {
+            return Self::build(None).map_err(|e| e.to_string());
+        };
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("SSL error: cannot load certificate file {cert}: {e}"))?;
+        if chain.is_empty() {
+            return Err(format!("SSL error: no certificate in {cert}"));
+        }
+        let key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| format!("SSL error: cannot load key file {key}: {e}"))?;
+        Self::build(Some((chain, key))).map_err(|e| format!("SSL error: {e}"))
+    }
+
+    fn build(
+        client: Option<(
+            Vec<rustls::pki_types::CertificateDer<'static>>,
+            rustls::pki_types::PrivateKeyDer<'static>,
+        )>,
+    ) -> Result<TlsConfigs, rustls::Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let make = |sni: bool| -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
-            let mut c = rustls::ClientConfig::builder_with_provider(provider.clone())
+            let b = rustls::ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()?
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(NoVerify(provider.clone())))
-                .with_no_client_auth();
+                .with_custom_certificate_verifier(Arc::new(NoVerify(provider.clone())));
+            let mut c = match &client {
+                Some((chain, key)) => b.with_client_auth_cert(chain.clone(), key.clone_key())?,
+                None => b.with_no_client_auth(),
+            };
             c.enable_sni = sni;
             Ok(Arc::new(c))
         };

@@ -233,7 +233,13 @@ pub async fn drive(
             tracing::error!("IPVS: {e}");
         }
     }
-    let tls = TlsConfigs::new()?;
+    let tls = match TlsConfigs::from_ssl(cfg.ssl.as_ref()) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!("{e} - SSL_GET checks run without a client certificate");
+            TlsConfigs::new()?
+        }
+    };
     let seed = clock::wall_now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)

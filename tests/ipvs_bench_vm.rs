@@ -80,7 +80,7 @@ fn config(checkers: bool, base_port: u16) -> String {
     for v in 0..1000u32 {
         let addr = format!("10.{}.{}.{}", 100 + v / 65536, (v / 256) % 256, v % 256);
         c.push_str(&format!(
-            "virtual_server {addr} 80 {{\n  delay_loop 5\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n"
+            "virtual_server {addr} 80 {{\n  delay_loop 10\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n"
         ));
         for r in 0..10u16 {
             if checkers {
@@ -160,10 +160,22 @@ fn bench_program() {
     std::fs::write(&conf, config(false, 0)).unwrap();
     let conf = conf.to_str().unwrap().to_string();
     let _ = Command::new("ipvsadm").arg("-C").status();
+    // One fresh VM per sample (tests/vm/bench-lvs.sh): the kernel keeps deleted dests in its
+    // trash list for a minute and scans it on every dest added, so back-to-back runs in one
+    // kernel slow each other down.
+    let whos = match std::env::var("LVS2_BENCH_WHO").as_deref() {
+        Ok("ours") => vec![Who::Ours],
+        Ok("keepalived") => vec![Who::Keepalived],
+        _ => vec![Who::Ours, Who::Keepalived],
+    };
+    let runs: usize = std::env::var("LVS2_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let mut out = vec![];
-    for who in [Who::Ours, Who::Keepalived] {
+    for who in whos {
         let mut times = vec![];
-        for _ in 0..5 {
+        for _ in 0..runs {
             let t: Instant = clock::now();
             let c = start(&who, &conf);
             loop {
@@ -171,7 +183,7 @@ fn bench_program() {
                     break;
                 }
                 assert!(t.elapsed() < Duration::from_secs(300), "timed out");
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(Duration::from_millis(50));
             }
             times.push(t.elapsed());
             stop(c);
@@ -186,10 +198,12 @@ fn bench_program() {
         );
         out.push(median(times));
     }
-    eprintln!(
-        "BENCH program 1000x10: ratio ours/keepalived = {:.2}",
-        out[0].as_secs_f64() / out[1].as_secs_f64()
-    );
+    if out.len() == 2 {
+        eprintln!(
+            "BENCH program 1000x10: ratio ours/keepalived = {:.2}",
+            out[0].as_secs_f64() / out[1].as_secs_f64()
+        );
+    }
 }
 
 /// user+sys ticks of `pid` and its children processes (keepalived forks its checker).
@@ -254,15 +268,25 @@ fn bench_tcp_check_cpu() {
         .unwrap_or(100) as f64;
     let window = Duration::from_secs(30);
     let mut res = vec![];
-    for who in [Who::Ours, Who::Keepalived] {
+    let whos = match std::env::var("LVS2_BENCH_WHO").as_deref() {
+        Ok("ours") => vec![Who::Ours],
+        Ok("keepalived") => vec![Who::Keepalived],
+        _ => vec![Who::Ours, Who::Keepalived],
+    };
+    for who in whos {
         let c = start(&who, &conf);
         let t = clock::now();
-        while ipvs_counts() != (1000, 10000) {
-            assert!(t.elapsed() < Duration::from_secs(300), "timed out");
-            std::thread::sleep(Duration::from_millis(50));
+        // programmed (checks may already have removed a few real servers)
+        while ipvs_counts().0 != 1000 || ipvs_counts().1 < 9000 {
+            assert!(
+                t.elapsed() < Duration::from_secs(300),
+                "timed out: {:?}",
+                ipvs_counts()
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
-        // past start-up and the warmup spread (delay_loop 5 -> first checks within 6 s)
-        std::thread::sleep(Duration::from_secs(10));
+        // past start-up and the warmup spread (delay_loop 10 -> first checks within 11 s)
+        std::thread::sleep(Duration::from_secs(15));
         let (c0, a0, t0) = (
             cpu_ticks(c.id()),
             accepted.load(std::sync::atomic::Ordering::Relaxed),
@@ -287,8 +311,10 @@ fn bench_tcp_check_cpu() {
         res.push(per10k);
         stop(c);
     }
-    eprintln!(
-        "BENCH tcp_check: ratio ours/keepalived = {:.2}",
-        res[0] / res[1]
-    );
+    if res.len() == 2 {
+        eprintln!(
+            "BENCH tcp_check: ratio ours/keepalived = {:.2}",
+            res[0] / res[1]
+        );
+    }
 }

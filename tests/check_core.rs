@@ -37,6 +37,7 @@ fn drain(l: &mut Lvs) -> (Vec<String>, Vec<String>, Vec<Vec<String>>, Vec<usize>
             Action::Fifo(s) => fifo.push(s),
             Action::Run(s) => runs.push(s.args),
             Action::Probe(id) => probes.push(id),
+            Action::Alert(_) => {}
         }
     }
     (logs, fifo, runs, probes)
@@ -114,8 +115,8 @@ virtual_server 10.0.0.2 0 {
 virtual_server fwmark 7 {
     lb_kind DR
     protocol TCP
-    sh-port
     lb_algo sh
+    sh-port
     real_server 10.1.0.5 80 {
         weight 4
     }
@@ -202,26 +203,160 @@ virtual_server 10.0.0.3 25 {
     lb_kind NAT
     protocol TCP
     real_server 10.1.0.1 25 {
-        SMTP_CHECK {
+        FILE_CHECK {
+            track_file f1
         }
     }
     real_server 10.1.0.2 25 {
-        PING_CHECK {
+        SMTP_CHECK {
         }
     }
 }
 "#,
     );
     let w = c.warnings.join("\n");
-    assert!(w.contains("SMTP_CHECK of real server [10.1.0.1]:tcp:25 of VS [10.0.0.3]:tcp:25 is not supported by keepalived-rs yet"), "{w}");
-    assert!(
-        w.contains("PING_CHECK of real server [10.1.0.2]:tcp:25"),
-        "{w}"
+    assert!(w.contains("FILE_CHECK of real server [10.1.0.1]:tcp:25 of VS [10.0.0.3]:tcp:25 is not supported by keepalived-rs yet"), "{w}");
+    assert!(c.virtual_servers[0].reals[0].checkers.is_empty());
+    // SMTP_CHECK is run now
+    assert_eq!(c.virtual_servers[0].reals[1].checkers.len(), 1);
+}
+
+const DGRAM: &str = r#"
+virtual_server 10.0.0.1 53 {
+    delay_loop 5
+    lb_algo rr
+    lb_kind NAT
+    protocol UDP
+    real_server 10.1.0.1 53 {
+        UDP_CHECK {
+            retry 2
+            delay_before_retry 1
+        }
+    }
+    real_server 10.1.0.2 53 {
+        PING_CHECK {
+            retry 1
+            delay_before_retry 1
+            log_all_failures
+        }
+    }
+    real_server 10.1.0.3 53 {
+        DNS_CHECK {
+            name example.com
+        }
+    }
+    real_server 10.1.0.4 53 {
+        SMTP_CHECK {
+            retry 1
+            delay_before_retry 2
+        }
+    }
+}
+"#;
+
+#[test]
+fn udp_ping_dns_smtp_epilogs_follow_keepalived() {
+    let c = lvs("dgram", DGRAM);
+    let ck = |i: usize| &c.virtual_servers[0].reals[i].checkers[0];
+    // DNS_CHECK defaults: retry 3, delay_before_retry = delay_loop
+    assert_eq!(ck(2).retry, 3);
+    assert_eq!(ck(2).delay_before_retry, Duration::from_secs(5));
+    assert_eq!(
+        ck(2).probe,
+        keepalived_rs::check::spec::Probe::Dns(keepalived_rs::check::spec::DnsSpec {
+            qtype: 6,
+            name: "example.com".into()
+        })
     );
-    assert!(c.virtual_servers[0]
-        .reals
-        .iter()
-        .all(|r| r.checkers.is_empty()));
+    let (mut l, t0) = start(c);
+    let smtp_fail =
+        |_: usize| Outcome::Failure("Bad greeting banner from server [10.1.0.4]:53".into());
+    let all_fail = |id: usize| match id {
+        1 => Outcome::Failure("timeout".into()),
+        2 => Outcome::Failure("read timeout from socket".into()),
+        3 => smtp_fail(id),
+        _ => fail(),
+    };
+    // first round: everything fails; the first failure of a fresh checker is decisive
+    let mut now = t0 + Duration::from_secs(7);
+    let mut logs = step(&mut l, now, &all_fail);
+    logs.sort();
+    assert_eq!(
+        logs,
+        vec![
+            "DNS_CHECK ([10.1.0.3]:udp:53) read timeout from socket".to_string(),
+            "ICMP CHECK on service [10.1.0.2]:udp:53 failed.".to_string(),
+            "ICMP connection to address [10.1.0.2]:udp:53 timeout.".to_string(),
+            "Lost quorum 1-0=1 > 0 for VS [10.0.0.1]:udp:53".to_string(),
+            "Removing service [10.1.0.1]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+            "Removing service [10.1.0.2]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+            "Removing service [10.1.0.3]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+            "Removing service [10.1.0.4]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+            "SMTP_CHECK Bad greeting banner from server [10.1.0.4]:53".to_string(),
+            "UDP_CHECK on service [10.1.0.1]:udp:53 failed.".to_string(),
+        ]
+    );
+    // down checkers keep failing quietly, every delay_loop (no retries while down)
+    for _ in 0..2 {
+        assert_eq!(l.poll_timeout(), Some(now + Duration::from_secs(5)));
+        now += Duration::from_secs(5);
+        assert!(step(&mut l, now, &all_fail).is_empty());
+    }
+
+    // recovery lines
+    now += Duration::from_secs(6);
+    let logs = step(&mut l, now, &|_| ok());
+    for want in [
+        "UDP connection to [10.1.0.1]:udp:53 success.",
+        "ICMP connection to [10.1.0.2]:udp:53 success.",
+        "Remote SMTP server [10.1.0.4]:udp:53 succeed on service.",
+        "Adding service [10.1.0.3]:udp:53 to VS [10.0.0.1]:udp:53",
+    ] {
+        assert!(logs.contains(&want.to_string()), "missing {want}: {logs:?}");
+    }
+    assert!(
+        !logs.iter().any(|s| s.contains("DNS_CHECK")),
+        "DNS logs no success line"
+    );
+
+    // DNS up, retry 3: three silent retries delay_before_retry (5 s) apart, then the
+    // decisive failure "after 3 retries"
+    let dns_only = |id: usize| {
+        if id == 2 {
+            Outcome::Failure("read error occurred. (rcode = 2)".into())
+        } else {
+            ok()
+        }
+    };
+    for _ in 0..3 {
+        now += Duration::from_secs(5);
+        assert!(step(&mut l, now, &dns_only).is_empty());
+    }
+    now += Duration::from_secs(5);
+    assert_eq!(
+        step(&mut l, now, &dns_only),
+        vec![
+            "DNS_CHECK ([10.1.0.3]:udp:53) read error occurred. (rcode = 2) after 3 retries"
+                .to_string(),
+            "Removing service [10.1.0.3]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+        ]
+    );
+
+    // UDP up, retry 2: two silent retries 1 s apart, then "failed after 2 retries."
+    now += Duration::from_secs(5);
+    // (DNS stays down, quietly)
+    let udp_only = |id: usize| if id == 0 || id == 2 { fail() } else { ok() };
+    assert!(step(&mut l, now, &udp_only).is_empty());
+    now += Duration::from_secs(1);
+    assert!(step(&mut l, now, &udp_only).is_empty());
+    now += Duration::from_secs(1);
+    assert_eq!(
+        step(&mut l, now, &udp_only),
+        vec![
+            "UDP_CHECK on service [10.1.0.1]:udp:53 failed after 2 retries.".to_string(),
+            "Removing service [10.1.0.1]:udp:53 from VS [10.0.0.1]:udp:53".to_string(),
+        ]
+    );
 }
 
 fn start(c: LvsConfig) -> (Lvs, Instant) {
@@ -551,9 +686,15 @@ virtual_server 10.0.0.7 80 {
             "Lost quorum 1-0=1 > 0 for VS [10.0.0.7]:tcp:80".to_string(),
         ]
     );
-    let logs = step(&mut l, now + Duration::from_secs(3), &|_| {
-        Outcome::Success(vec![("MD5 digest", "/health".into())])
-    });
+    // keepalived: the failed url passing first only re-arms the check of every url...
+    let good = |_: usize| Outcome::Success(vec![("MD5 digest", "/health".into())]);
+    let logs = step(&mut l, now + Duration::from_secs(3), &good);
+    assert_eq!(
+        logs,
+        vec!["MD5 digest success to [10.1.0.1]:tcp:80 url(/health)".to_string()]
+    );
+    // ... and the server is up once all urls passed
+    let logs = step(&mut l, now + Duration::from_secs(6), &good);
     assert_eq!(
         logs,
         vec![
@@ -562,6 +703,77 @@ virtual_server 10.0.0.7 80 {
             "Adding service [10.1.0.1]:tcp:80 to VS [10.0.0.7]:tcp:80".to_string(),
             "Gained quorum 1+0=1 <= 1 for VS [10.0.0.7]:tcp:80".to_string(),
         ]
+    );
+}
+
+#[test]
+fn http_urls_are_checked_one_per_delay_loop_in_turn() {
+    let c = lvs(
+        "urls",
+        r#"
+virtual_server 10.0.0.7 80 {
+    delay_loop 10
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 10.1.0.1 80 {
+        HTTP_GET {
+            url { path /a }
+            url { path /b }
+            url { path /c }
+            retry 1
+            delay_before_retry 2
+        }
+    }
+}
+"#,
+    );
+    let (mut l, t0) = start(c);
+    let path = |l: &Lvs| match &l.probe_spec(0).probe {
+        keepalived_rs::check::spec::Probe::Http(h) => {
+            assert_eq!(h.urls.len(), 1);
+            h.urls[0].path.clone()
+        }
+        p => panic!("{p:?}"),
+    };
+    let mut now = t0 + Duration::from_secs(12);
+    let mut seen = vec![];
+    // first check: /a passes, the checker counts as run and stays up
+    for _ in 0..4 {
+        seen.push(path(&l));
+        step(&mut l, now, &|_| ok());
+        now = l.poll_timeout().unwrap();
+    }
+    assert_eq!(seen, vec!["/a", "/b", "/c", "/a"]);
+    // /b fails: retried once delay_before_retry later, then down; the same url is then
+    // checked every max(delay_before_retry, delay_loop)
+    assert_eq!(path(&l), "/b");
+    let t = now;
+    assert!(step(&mut l, now, &|_| fail()).is_empty());
+    assert_eq!(l.poll_timeout(), Some(t + Duration::from_secs(2)));
+    now = t + Duration::from_secs(2);
+    assert_eq!(path(&l), "/b");
+    let logs = step(&mut l, now, &|_| fail());
+    assert_eq!(
+        logs[0],
+        "HTTP_CHECK on service [10.1.0.1]:tcp:80 failed after 1 retries."
+    );
+    assert_eq!(l.poll_timeout(), Some(now + Duration::from_secs(10)));
+    now += Duration::from_secs(10);
+    assert_eq!(path(&l), "/b");
+    // /b passes: every url again from /a, and up after /c
+    step(&mut l, now, &|_| ok());
+    let mut seen = vec![];
+    let mut logs = vec![];
+    for _ in 0..3 {
+        now = l.poll_timeout().unwrap();
+        seen.push(path(&l));
+        logs.extend(step(&mut l, now, &|_| ok()));
+    }
+    assert_eq!(seen, vec!["/a", "/b", "/c"]);
+    assert_eq!(
+        logs[0],
+        "Remote Web server [10.1.0.1]:tcp:80 succeed on service."
     );
 }
 

@@ -37,6 +37,7 @@ fn http(urls: Vec<UrlSpec>, tls: bool) -> Probe {
         urls,
         virtualhost: None,
         protocol: HttpProtocol::Http10,
+        fast_recovery: false,
         enable_sni: false,
     })
 }

@@ -59,7 +59,9 @@ fn keywords_tsv_matches_the_parser() {
     );
     assert_eq!(
         parser.len(),
-        507,
-        "keepalived 2.2.7 (Debian's build: no libipset, so no vrrp_ipsets) parses 507 keyword paths"
+        500,
+        // 508 in the source tree; Debian's build has no libipset (no vrrp_ipsets), and
+        // MISC_CHECK has no connection keywords in 2.2.7 (`-t` says "Unknown keyword").
+        "keepalived 2.2.7 (Debian's build) parses 500 keyword paths"
     );
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use crate::ipvs::desired::{LvsConfig, RsSpec, VsSpec};
 use crate::ipvs::plan::Table;
 use crate::model::{CheckerKind, Script};
+use crate::notify::smtp::Alert;
 
 use super::spec::{CheckSpec, Probe};
 
@@ -60,6 +61,20 @@ pub enum Action {
     /// A line for `notify_fifo` / `lvs_notify_fifo` (with its `\n`; keepalived also writes the
     /// terminating NUL).
     Fifo(String),
+    /// An SMTP alert (only for objects whose `smtp_alert` is on; the driver sends it when
+    /// `smtp_server` and `notification_email` are configured).
+    Alert(Alert),
+}
+
+/// How an HTTP url check ended (keepalived's `register_checker_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HttpStep {
+    /// The url passed.
+    New,
+    /// The url failed while the checker is up (or has not run).
+    Retry,
+    /// The url failed while the checker is already down.
+    Failed,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +91,10 @@ struct Ck {
     enabled: bool,
     busy: bool,
     due: Option<Instant>,
+    /// HTTP_GET/SSL_GET: the url checked next (`None` past the last one) and the url that
+    /// failed (keepalived's `url_it` / `failed_url`).
+    url_it: Option<usize>,
+    failed_url: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +165,8 @@ impl Lvs {
                         enabled: true,
                         busy: false,
                         due: None,
+                        url_it: Some(0),
+                        failed_url: None,
                     });
                 }
                 st.rs.push(RsState {
@@ -197,6 +218,20 @@ impl Lvs {
 
     pub fn spec(&self, id: CheckerId) -> &CheckSpec {
         &self.ck[id].spec
+    }
+
+    /// What the driver should probe for checker `id` now: its spec, where an HTTP_GET/SSL_GET
+    /// keeps only the url keepalived checks this time (one url per check, in turn).
+    pub fn probe_spec(&self, id: CheckerId) -> CheckSpec {
+        let c = &self.ck[id];
+        let mut s = c.spec.clone();
+        if let Probe::Http(h) = &mut s.probe {
+            if !h.urls.is_empty() {
+                let i = c.url_it.unwrap_or(0).min(h.urls.len() - 1);
+                h.urls = vec![h.urls[i].clone()];
+            }
+        }
+        s
     }
 
     /// `FMT_RS` of a checker's real server and `FMT_VS` of its virtual server.
@@ -284,6 +319,13 @@ impl Lvs {
         let next = match (&self.ck[id].spec.probe, outcome) {
             (Probe::Misc(_), Outcome::Misc(e)) => self.misc_epilog(id, e),
             (Probe::Misc(_), _) => self.misc_epilog(id, MiscExit::Status(1)),
+            (Probe::Udp(_) | Probe::Ping, o) => {
+                let ok = matches!(o, Outcome::Success(_));
+                self.dgram_epilog(id, o, ok)
+            }
+            (Probe::Dns(_), o) => self.dns_final(id, o),
+            (Probe::Http(_), o) => self.http_result(id, o),
+            (Probe::Smtp(_), o) => self.smtp_final(id, o),
             (_, Outcome::Misc(_)) => self.epilog(id, false),
             (_, Outcome::Success(notes)) => {
                 if !self.ck[id].is_up {
@@ -300,6 +342,7 @@ impl Lvs {
             }
             (probe, Outcome::Failure(reason)) => {
                 let c = &self.ck[id];
+                // (only TCP and HTTP/SSL reach here)
                 let tcp = matches!(probe, Probe::Tcp);
                 let log_it = c.spec.log_all_failures && (c.is_up || (!tcp && !c.has_run));
                 if log_it {
@@ -336,7 +379,16 @@ impl Lvs {
                     format!("TCP connection to {rs} success.")
                 };
                 self.log(line);
+                let rs_was_alive = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
                 self.update_checker_state(id, true);
+                if !is_up {
+                    let body = if http {
+                        "CHECK succeed on service"
+                    } else {
+                        "TCP CHECK succeed on service"
+                    };
+                    self.checker_alert(id, rs_was_alive, body.into());
+                }
             } else if !success && (is_up || !has_run) {
                 let name = if http { "HTTP_CHECK" } else { "TCP_CHECK" };
                 let line = if retry > 0 && has_run {
@@ -345,7 +397,16 @@ impl Lvs {
                     format!("{name} on service {rs} failed.")
                 };
                 self.log(line);
+                let rs_was_alive = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
                 self.update_checker_state(id, false);
+                if is_up {
+                    let body = if http {
+                        "CHECK failed on service : HTTP request failed"
+                    } else {
+                        "TCP CHECK failed on service"
+                    };
+                    self.checker_alert(id, rs_was_alive, body.into());
+                }
             }
         } else {
             delay = dbr;
@@ -353,6 +414,266 @@ impl Lvs {
         }
         self.ck[id].has_run = true;
         delay
+    }
+
+    /// HTTP_GET/SSL_GET: one url's result (keepalived's `http_handle_response` /
+    /// `timeout_epilog`).
+    fn http_result(&mut self, id: CheckerId, outcome: Outcome) -> Duration {
+        let (is_up, has_run, log_all) = {
+            let c = &self.ck[id];
+            (c.is_up, c.has_run, c.spec.log_all_failures)
+        };
+        let rs = self.labels(id).0.to_string();
+        match outcome {
+            Outcome::Success(notes) => {
+                if !is_up {
+                    for (what, path) in notes {
+                        self.log(format!("{what} success to {rs} url({path})"));
+                    }
+                }
+                self.http_epilog(id, HttpStep::New)
+            }
+            Outcome::Failure(reason) => {
+                if is_up || !has_run {
+                    if log_all {
+                        self.log(format!("{reason} server {rs}."));
+                    }
+                    self.ck[id].has_run = true;
+                    self.http_epilog(id, HttpStep::Retry)
+                } else {
+                    self.http_epilog(id, HttpStep::Failed)
+                }
+            }
+            Outcome::Misc(_) => self.http_epilog(id, HttpStep::Failed),
+        }
+    }
+
+    /// keepalived's HTTP `epilog`: urls are checked one per delay_loop; a failing url is
+    /// retried `retry` times `delay_before_retry` apart, then the checker goes down and that
+    /// url is checked every max(delay_before_retry, delay_loop) until it passes, after which
+    /// every url is checked again from the first.
+    fn http_epilog(&mut self, id: CheckerId, step: HttpStep) -> Duration {
+        let (n, fast) = match &self.ck[id].spec.probe {
+            Probe::Http(h) => (h.urls.len(), h.fast_recovery),
+            _ => (1, false),
+        };
+        let rs = self.labels(id).0.to_string();
+        match step {
+            HttpStep::New => {
+                let c = &mut self.ck[id];
+                c.url_it = c.url_it.map(|i| i + 1).filter(|i| *i < n);
+                c.retry_it = 0;
+            }
+            HttpStep::Retry => self.ck[id].retry_it += 1,
+            HttpStep::Failed => {}
+        }
+        let c = &self.ck[id];
+        let (is_up, has_run, retry, retry_it) = (c.is_up, c.has_run, c.spec.retry, c.retry_it);
+        if step == HttpStep::New && c.url_it.is_none() && c.failed_url.is_none() {
+            if !is_up || !has_run {
+                self.log(format!("Remote Web server {rs} succeed on service."));
+                let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                self.update_checker_state(id, true);
+                if !is_up {
+                    self.checker_alert(id, was, "CHECK succeed on service".into());
+                }
+                self.ck[id].has_run = true;
+            }
+            self.ck[id].url_it = Some(0);
+            self.ck[id].retry_it = 0;
+        } else if step == HttpStep::Retry && retry_it > retry {
+            if is_up || !has_run {
+                let line = if has_run && retry > 0 {
+                    format!(
+                        "HTTP_CHECK on service {rs} failed after {} retries.",
+                        retry_it - 1
+                    )
+                } else {
+                    format!("HTTP_CHECK on service {rs} failed.")
+                };
+                self.log(line);
+                let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                self.update_checker_state(id, false);
+                if is_up {
+                    self.checker_alert(
+                        id,
+                        was,
+                        "CHECK failed on service : HTTP request failed".into(),
+                    );
+                }
+            }
+            self.ck[id].failed_url = self.ck[id].url_it;
+        } else if step == HttpStep::New && c.failed_url.is_some() {
+            let c = &mut self.ck[id];
+            c.failed_url = None;
+            c.url_it = Some(0);
+            c.retry_it = 0;
+        }
+        let c = &mut self.ck[id];
+        let (dl, dbr) = (c.spec.delay_loop, c.spec.delay_before_retry);
+        let delay = if step == HttpStep::New {
+            if !c.has_run {
+                c.retry_it = c.spec.retry;
+            }
+            dl
+        } else if c.failed_url.is_some() {
+            dbr.max(dl)
+        } else {
+            dbr
+        };
+        if fast && (!c.has_run || (!c.is_up && c.failed_url.is_none())) {
+            Duration::ZERO
+        } else {
+            delay
+        }
+    }
+
+    /// UDP_CHECK / PING_CHECK: keepalived's `udp_epilog` / `icmp_epilog` (a down checker is
+    /// simply retried every delay_loop; only an up one counts retries).
+    fn dgram_epilog(&mut self, id: CheckerId, outcome: Outcome, success: bool) -> Duration {
+        let udp = matches!(self.ck[id].spec.probe, Probe::Udp(_));
+        let c = &self.ck[id];
+        let (is_up, has_run, retry, log_all) =
+            (c.is_up, c.has_run, c.spec.retry, c.spec.log_all_failures);
+        let (rs, vs) = self.labels(id);
+        let (rs, vs) = (rs.to_string(), vs.to_string());
+        if !success && is_up && log_all {
+            let reason = match &outcome {
+                Outcome::Failure(r) => r.as_str(),
+                _ => "failed",
+            };
+            let line = match (udp, reason) {
+                (true, "mismatch") => format!("UDP check to {rs} reply data mismatch."),
+                (true, _) => format!("UDP connection to {rs} failed."),
+                (false, "timeout") => format!("ICMP connection to address {rs} timeout."),
+                (false, _) => format!("ICMP connection to {rs} of {vs} failed."),
+            };
+            self.log(line);
+        }
+        let mut delay = self.ck[id].spec.delay_loop;
+        let what = if udp { "UDP" } else { "ICMP" };
+        if success || ((is_up || !has_run) && self.ck[id].retry_it >= retry) {
+            self.ck[id].retry_it = 0;
+            if success && (!is_up || !has_run) {
+                self.log(format!("{what} connection to {rs} success."));
+                let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                self.update_checker_state(id, true);
+                if !is_up {
+                    self.checker_alert(id, was, format!("{what} CHECK succeed on service"));
+                }
+            } else if !success && (is_up || !has_run) {
+                let line = match (udp, retry > 0 && has_run) {
+                    (true, true) => {
+                        format!("UDP_CHECK on service {rs} failed after {retry} retries.")
+                    }
+                    (true, false) => format!("UDP_CHECK on service {rs} failed."),
+                    (false, true) => {
+                        format!("ICMP CHECK on service {rs} of {vs} failed after {retry} retries.")
+                    }
+                    (false, false) => format!("ICMP CHECK on service {rs} failed."),
+                };
+                self.log(line);
+                let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                self.update_checker_state(id, false);
+                if is_up {
+                    self.checker_alert(id, was, format!("{what} CHECK failed on service"));
+                }
+            }
+        } else if is_up {
+            delay = self.ck[id].spec.delay_before_retry;
+            self.ck[id].retry_it += 1;
+        }
+        self.ck[id].has_run = true;
+        delay
+    }
+
+    /// DNS_CHECK: keepalived's `dns_final` (no success line; failures as
+    /// `DNS_CHECK (rs) reason[ after N retries]`, logged on the decisive one or with
+    /// log_all_failures).
+    fn dns_final(&mut self, id: CheckerId, outcome: Outcome) -> Duration {
+        let c = &self.ck[id];
+        let (is_up, has_run, retry, log_all) =
+            (c.is_up, c.has_run, c.spec.retry, c.spec.log_all_failures);
+        let rs = self.labels(id).0.to_string();
+        match outcome {
+            Outcome::Failure(reason) => {
+                if is_up || !has_run {
+                    let decisive = self.ck[id].retry_it >= retry;
+                    if log_all || decisive {
+                        let suffix = if has_run && decisive {
+                            format!(" after {retry} retries")
+                        } else {
+                            String::new()
+                        };
+                        self.log(format!("DNS_CHECK ({rs}) {reason}{suffix}"));
+                    }
+                    if !decisive {
+                        self.ck[id].retry_it += 1;
+                        self.ck[id].has_run = true;
+                        return self.ck[id].spec.delay_before_retry;
+                    }
+                    let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                    self.update_checker_state(id, false);
+                    if is_up {
+                        self.checker_alert(id, was, "DNS_CHECK: failed on service".into());
+                    }
+                }
+            }
+            _ => {
+                if !is_up || !has_run {
+                    let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                    self.update_checker_state(id, true);
+                    if !is_up {
+                        self.checker_alert(id, was, "DNS_CHECK: succeed on service".into());
+                    }
+                }
+            }
+        }
+        self.ck[id].retry_it = 0;
+        self.ck[id].has_run = true;
+        self.ck[id].spec.delay_loop
+    }
+
+    /// SMTP_CHECK: keepalived's `smtp_final` (retries even while down; failures logged as
+    /// `SMTP_CHECK reason` on the decisive one or with log_all_failures).
+    fn smtp_final(&mut self, id: CheckerId, outcome: Outcome) -> Duration {
+        let c = &self.ck[id];
+        let (is_up, has_run, retry, log_all) =
+            (c.is_up, c.has_run, c.spec.retry, c.spec.log_all_failures);
+        let rs = self.labels(id).0.to_string();
+        match outcome {
+            Outcome::Failure(reason) => {
+                if (is_up || !has_run) && (log_all || self.ck[id].retry_it >= retry) {
+                    self.log(format!("SMTP_CHECK {reason}"));
+                }
+                self.ck[id].retry_it = self.ck[id].retry_it.saturating_add(1);
+                if self.ck[id].retry_it <= retry {
+                    return self.ck[id].spec.delay_before_retry;
+                }
+                if is_up || !has_run {
+                    let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                    self.update_checker_state(id, false);
+                    if is_up {
+                        self.checker_alert(id, was, format!("CHECK failed on service : {reason}"));
+                    }
+                }
+                // keepalived leaves retry_it past `retry` here: a down checker is not retried
+                // again until it has succeeded once
+            }
+            _ => {
+                self.ck[id].retry_it = 0;
+                if !is_up || !has_run {
+                    self.log(format!("Remote SMTP server {rs} succeed on service."));
+                    let was = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
+                    self.update_checker_state(id, true);
+                    if !is_up {
+                        self.checker_alert(id, was, "CHECK succeed on service".into());
+                    }
+                }
+                self.ck[id].has_run = true;
+            }
+        }
+        self.ck[id].spec.delay_loop
     }
 
     /// MISC_CHECK: keepalived's `misc_check_child_thread` (its messages, dynamic weights).
@@ -448,10 +769,12 @@ impl Lvs {
             };
             self.log(line);
             if !message_only {
+                let rs_was_alive = self.rs_alive(self.ck[id].vs, self.ck[id].rs);
                 self.update_checker_state(id, success);
                 if !success {
                     self.ck[id].cur_weight = 0;
                 }
+                self.checker_alert(id, rs_was_alive, format!("MISC CHECK {kind} on service"));
             }
         }
         self.ck[id].has_run = true;
@@ -460,6 +783,26 @@ impl Lvs {
         } else {
             self.ck[id].spec.delay_loop
         }
+    }
+
+    /// A checker's mail (keepalived's `smtp_alert(SMTP_MSG_RS, ...)` after
+    /// `update_svr_checker_state`): sent when the real server alerts and, with
+    /// `no_checker_emails`, only when the real server as a whole changed. The subject names the
+    /// real server's state, not the checker's.
+    fn checker_alert(&mut self, id: CheckerId, rs_was_alive: bool, body: String) {
+        let (vi, ri) = (self.ck[id].vs, self.ck[id].rs);
+        let alive = self.vs[vi].rs[ri].alive;
+        let rs = self.rs_spec(vi, ri);
+        if !rs.smtp_alert || (self.cfg.no_checker_emails && rs_was_alive == alive) {
+            return;
+        }
+        let alert = Alert::RealServer {
+            rs: rs.label.clone(),
+            vs: self.vs_spec(vi).label.clone(),
+            event: if alive { "UP" } else { "DOWN" }.into(),
+            body,
+        };
+        self.actions.push_back(Action::Alert(alert));
     }
 
     /// keepalived's `update_svr_checker_state`.
@@ -520,9 +863,15 @@ impl Lvs {
         self.actions.push_back(Action::Fifo(line));
     }
 
-    fn vs_notifies(&mut self, vi: usize) {
+    /// keepalived's `do_vs_notifies`; `mail` is the quorum mail's body (without its frame).
+    fn vs_notifies(&mut self, vi: usize, mail: String) {
         let up = self.vs[vi].quorum_up;
         let vs = self.vs_spec(vi);
+        let alert = vs.smtp_alert.then(|| Alert::VirtualServer {
+            vs: vs.label.clone(),
+            event: if up { "UP" } else { "DOWN" }.into(),
+            body: mail,
+        });
         let script = if up {
             vs.quorum_up.clone()
         } else {
@@ -533,6 +882,9 @@ impl Lvs {
             self.actions.push_back(Action::Run(s));
         }
         self.actions.push_back(Action::Fifo(line));
+        if let Some(a) = alert {
+            self.actions.push_back(Action::Alert(a));
+        }
     }
 
     /// keepalived's `perform_svr_state`: the real server joins or leaves the pool.
@@ -605,7 +957,12 @@ impl Lvs {
                 self.dirty.insert(vi);
                 self.log(format!("Adding alive servers to the pool for VS {label}"));
             }
-            self.vs_notifies(vi);
+            let what = if init {
+                "Starting with quorum up"
+            } else {
+                "Gained quorum"
+            };
+            self.vs_notifies(vi, format!("{what} {q}+{h}={threshold} <= {sum}"));
         } else if (up && (sum == 0 || sum < threshold))
             || (init && !up && has_sorry && !self.vs[vi].sorry_alive)
         {
@@ -636,7 +993,13 @@ impl Lvs {
                 self.vs[vi].sorry_alive = true;
                 self.dirty.insert(vi);
             }
-            self.vs_notifies(vi);
+            // keepalived's do_vs_notifies prints the same "q+h=threshold <= sum" either way.
+            let what = if init {
+                "Starting with quorum down"
+            } else {
+                "Lost quorum"
+            };
+            self.vs_notifies(vi, format!("{what} {q}+{h}={threshold} <= {sum}"));
         }
     }
 
@@ -735,12 +1098,23 @@ impl Lvs {
                     self.vs[vi].rs[ri].alive = false;
                     if self.vs_spec(vi).omega {
                         self.rs_notifies(vi, ri);
+                        // keepalived's SMTP_MSG_RS_SHUT
+                        let rs = self.rs_spec(vi, ri);
+                        if rs.smtp_alert {
+                            let a = Alert::RealServer {
+                                rs: rs.label.clone(),
+                                vs: self.vs_spec(vi).label.clone(),
+                                event: "DOWN".into(),
+                                body: "Shutting down".into(),
+                            };
+                            self.actions.push_back(Action::Alert(a));
+                        }
                     }
                 }
             }
             if self.vs_spec(vi).omega {
                 self.vs[vi].quorum_up = false;
-                self.vs_notifies(vi);
+                self.vs_notifies(vi, "Shutting down".into());
             }
         }
     }

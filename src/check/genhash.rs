@@ -164,6 +164,7 @@ pub async fn compute(o: &Options) -> String {
         urls: Vec::new(),
         virtualhost: o.vhost.clone(),
         protocol: o.protocol,
+        fast_recovery: false,
         enable_sni: o.sni,
     };
     let url = UrlSpec {

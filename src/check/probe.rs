@@ -27,6 +27,291 @@ pub async fn run(spec: &CheckSpec, tls: &TlsConfigs) -> Outcome {
         Probe::Tcp => tcp(spec).await,
         Probe::Http(h) => http(spec, h, tls).await,
         Probe::Misc(m) => Outcome::Misc(misc(m).await),
+        Probe::Udp(u) => udp(spec, u).await,
+        Probe::Ping => ping(spec).await,
+        Probe::Dns(d) => dns(spec, d).await,
+        Probe::Smtp(helo) => smtp(spec, helo).await,
+    }
+}
+
+/// A non-blocking datagram socket with the checker's mark and interface (and source address
+/// when `bind`), as a tokio socket.
+fn dgram(
+    spec: &CheckSpec,
+    proto: socket2::Protocol,
+    bind: bool,
+) -> std::io::Result<tokio::net::UdpSocket> {
+    let domain = if spec.target.is_ipv4() {
+        socket2::Domain::IPV4
+    } else {
+        socket2::Domain::IPV6
+    };
+    let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(proto))?;
+    s.set_nonblocking(true)?;
+    s.set_cloexec(true)?;
+    if let Some(m) = spec.fwmark {
+        s.set_mark(m)?;
+    }
+    if let Some(i) = &spec.bind_if {
+        s.bind_device(Some(i.as_bytes()))?;
+    }
+    if bind {
+        if let Some(b) = spec.bind {
+            s.bind(&b.into())?;
+        }
+    }
+    tokio::net::UdpSocket::from_std(s.into())
+}
+
+/// UDP_CHECK (`check_udp.c`): send the payload on a connected socket; an ICMP unreachable
+/// (ECONNREFUSED) fails, silence succeeds unless a reply is required, a reply must match
+/// `require_reply`'s bytes and length limits. `Failure("mismatch")` / `Failure("failed")`.
+pub async fn udp(spec: &CheckSpec, u: &super::spec::UdpSpec) -> Outcome {
+    let fail = || Outcome::Failure("failed".into());
+    let Ok(sock) = dgram(spec, socket2::Protocol::UDP, true) else {
+        return fail();
+    };
+    if sock.connect(spec.target).await.is_err() {
+        return fail();
+    }
+    match sock.send(&u.payload).await {
+        Ok(n) if n == u.payload.len() => {}
+        _ => return fail(),
+    }
+    let mut buf = vec![0u8; u.max_reply_len as usize + 1];
+    match tokio::time::timeout(spec.connect_timeout, sock.recv(&mut buf)).await {
+        Err(_) if u.require_reply => fail(),
+        Err(_) => Outcome::Success(Vec::new()),
+        Ok(Err(_)) => fail(),
+        Ok(Ok(n)) => {
+            if u.require_reply && !u.reply_ok(&buf[..n]) {
+                Outcome::Failure("mismatch".into())
+            } else {
+                Outcome::Success(Vec::new())
+            }
+        }
+    }
+}
+
+const PING_GROUP_RANGE: &str = "/proc/sys/net/ipv4/ping_group_range";
+
+/// keepalived's `set_ping_group_range(true)`: lets group 0 open ICMP datagram sockets by
+/// lowering the start of `net.ipv4.ping_group_range` (this network namespace's) to 0. Returns
+/// the old start to give back to [`restore_ping_group_range`], `None` when nothing changed.
+pub fn widen_ping_group_range() -> Option<u32> {
+    let text = std::fs::read_to_string(PING_GROUP_RANGE).ok()?;
+    let mut it = text.split_whitespace();
+    let lo: u32 = it.next()?.parse().ok()?;
+    let hi: u32 = it.next()?.parse().ok()?;
+    if lo == 0 {
+        return None;
+    }
+    if lo > 1 && hi > 1 {
+        tracing::info!("Warning: {PING_GROUP_RANGE} being expanded from {lo} {hi} to 0 {hi}");
+    }
+    match std::fs::write(PING_GROUP_RANGE, format!("0\t{hi}\t\n")) {
+        Ok(()) => Some(lo),
+        Err(e) => {
+            tracing::info!("Write {PING_GROUP_RANGE} failed - {e}");
+            None
+        }
+    }
+}
+
+/// Puts back the start of `ping_group_range` that [`widen_ping_group_range`] changed.
+pub fn restore_ping_group_range(saved: Option<u32>) {
+    let Some(lo) = saved else { return };
+    let Ok(text) = std::fs::read_to_string(PING_GROUP_RANGE) else {
+        return;
+    };
+    let hi = text.split_whitespace().nth(1).unwrap_or("0").to_string();
+    let _ = std::fs::write(PING_GROUP_RANGE, format!("{lo}\t{hi}\t\n"));
+}
+
+static ICMP_SEQ: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+/// PING_CHECK (`check_ping.c`): one ICMP echo (128 bytes of filler) over an unprivileged
+/// ICMP datagram socket; the first packet back must be an echo reply within
+/// `connect_timeout`. `Failure("timeout")` / `Failure("failed")`.
+pub async fn ping(spec: &CheckSpec) -> Outcome {
+    let fail = || Outcome::Failure("failed".into());
+    let v4 = spec.target.is_ipv4();
+    let proto = if v4 {
+        socket2::Protocol::ICMPV4
+    } else {
+        socket2::Protocol::ICMPV6
+    };
+    let Ok(sock) = dgram(spec, proto, false) else {
+        return fail();
+    };
+    let _ = socket2::SockRef::from(&sock).set_recv_buffer_size(64 * 1024);
+    let seq = ICMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut pkt = vec![if v4 { 8 } else { 128 }, 0, 0, 0, 0, 0];
+    pkt.extend_from_slice(&seq.to_be_bytes());
+    pkt.extend(super::spec::filler(128));
+    // the kernel fills in the identifier (and the ICMPv4 checksum)
+    if v4 {
+        let c = inet_checksum(&pkt);
+        pkt[2..4].copy_from_slice(&c.to_be_bytes());
+    }
+    let dst = std::net::SocketAddr::new(spec.target.ip(), 0);
+    if sock.send_to(&pkt, dst).await.is_err() {
+        return fail();
+    }
+    let mut buf = [0u8; 8 + 128];
+    match tokio::time::timeout(spec.connect_timeout, sock.recv(&mut buf)).await {
+        Err(_) => Outcome::Failure("timeout".into()),
+        Ok(Ok(n)) if n >= 8 && buf[0] == if v4 { 0 } else { 129 } => Outcome::Success(Vec::new()),
+        Ok(_) => fail(),
+    }
+}
+
+/// The Internet checksum (RFC 1071).
+fn inet_checksum(b: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for c in b.chunks(2) {
+        let w = if c.len() == 2 {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], 0])
+        };
+        sum += w as u32;
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// keepalived's DNS query: random id, RD, one question `name`/`qtype`/IN.
+pub fn dns_query(id: u16, d: &super::spec::DnsSpec) -> Vec<u8> {
+    let mut q = Vec::with_capacity(32 + d.name.len());
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&0x0100u16.to_be_bytes());
+    q.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    if d.name == "." {
+        q.push(0);
+    } else {
+        for label in d.name.split('.').filter(|l| !l.is_empty()) {
+            q.push(label.len().min(63) as u8);
+            q.extend_from_slice(&label.as_bytes()[..label.len().min(63)]);
+        }
+        q.push(0);
+    }
+    q.extend_from_slice(&d.qtype.to_be_bytes());
+    q.extend_from_slice(&1u16.to_be_bytes());
+    q
+}
+
+/// DNS_CHECK (`check_dns.c`): one query over UDP; the answer with our id and QR set must
+/// have rcode 0. Failures carry keepalived's reason text.
+pub async fn dns(spec: &CheckSpec, d: &super::spec::DnsSpec) -> Outcome {
+    let Ok(sock) = dgram(spec, socket2::Protocol::UDP, true) else {
+        return Outcome::Failure("failed to create socket.".into());
+    };
+    if sock.connect(spec.target).await.is_err() {
+        return Outcome::Failure("failed to connect socket.".into());
+    }
+    let id = (crate::sys::clock::wall_now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0)
+        ^ ICMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u32) as u16;
+    let q = dns_query(id, d);
+    match sock.send(&q).await {
+        Ok(n) if n == q.len() => {}
+        Ok(_) => return Outcome::Failure("failed to write all of the datagram.".into()),
+        Err(_) => return Outcome::Failure("failed to write socket.".into()),
+    }
+    let deadline = tokio::time::Instant::now() + spec.connect_timeout;
+    let mut buf = [0u8; 512];
+    loop {
+        match tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await {
+            Err(_) => return Outcome::Failure("read timeout from socket".into()),
+            Ok(Err(e)) => {
+                let errno = e.raw_os_error().unwrap_or(0);
+                return Outcome::Failure(format!(
+                    "failed to read socket; errno {errno} ({})",
+                    nix::errno::Errno::from_raw(errno).desc()
+                ));
+            }
+            Ok(Ok(n)) => {
+                if n < 12 || buf[0..2] != id.to_be_bytes() || buf[2] & 0x80 == 0 {
+                    continue;
+                }
+                let rcode = buf[3] & 0x0f;
+                if rcode != 0 {
+                    return Outcome::Failure(format!("read error occurred. (rcode = {rcode})"));
+                }
+                return Outcome::Success(Vec::new());
+            }
+        }
+    }
+}
+
+/// SMTP_CHECK (`check_smtp.c`): banner 220, `HELO name` -> 250, `QUIT` and its answer.
+/// Failures carry keepalived's reason with the server as `[ip]:port`.
+pub async fn smtp(spec: &CheckSpec, helo: &str) -> Outcome {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = format!("[{}]:{}", spec.target.ip(), spec.target.port());
+    let f = |what: &str| Outcome::Failure(format!("{what} server {host}"));
+    let mut s = match connect(spec).await {
+        Ok(s) => s,
+        Err(ConnectError::Timeout) => return f("Connection timeout to"),
+        Err(ConnectError::Io(_)) => return f("Error connecting to"),
+    };
+    let to = spec.connect_timeout;
+    // one line (keepalived reads until a newline, then looks at the start of its buffer)
+    async fn line(s: &mut TcpStream, to: Duration) -> Result<Vec<u8>, &'static str> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 512];
+        while !buf.contains(&b'\n') {
+            match tokio::time::timeout(to, s.read(&mut chunk)).await {
+                Err(_) => return Err("Read timeout from"),
+                Ok(Ok(0)) | Ok(Err(_)) => return Err("Read failure from"),
+                Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            }
+            if buf.len() > 4096 {
+                buf.clear();
+            }
+        }
+        Ok(buf)
+    }
+    fn status(b: &[u8]) -> Option<u16> {
+        let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits != 3 || !matches!(b.get(3), None | Some(b' ')) {
+            return None;
+        }
+        std::str::from_utf8(&b[..3]).ok()?.parse().ok()
+    }
+    async fn put(s: &mut TcpStream, to: Duration, l: &[u8]) -> Result<(), &'static str> {
+        match tokio::time::timeout(to, s.write_all(l)).await {
+            Err(_) => Err("Write timeout to"),
+            Ok(Err(_)) => Err("Write failure to"),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+    let banner = match line(&mut s, to).await {
+        Ok(b) => b,
+        Err(e) => return f(e),
+    };
+    if status(&banner) != Some(220) {
+        return f("Bad greeting banner from");
+    }
+    if let Err(e) = put(&mut s, to, format!("HELO {helo}\r\n").as_bytes()).await {
+        return f(e);
+    }
+    match line(&mut s, to).await {
+        Ok(b) if status(&b) == Some(250) => {}
+        Ok(_) => return f("Bad HELO response from"),
+        Err(e) => return f(e),
+    }
+    if let Err(e) = put(&mut s, to, b"QUIT\r\n").await {
+        return f(e);
+    }
+    match line(&mut s, to).await {
+        Ok(_) => Outcome::Success(Vec::new()),
+        Err(e) => f(e),
     }
 }
 
@@ -83,13 +368,50 @@ pub struct TlsConfigs {
 
 impl TlsConfigs {
     pub fn new() -> Result<TlsConfigs, rustls::Error> {
+        Self::build(None)
+    }
+
+    /// With the top-level `SSL { certificate; key }` as the client certificate (keepalived's
+    /// `SSL_CTX_use_certificate_chain_file` / `SSL_CTX_use_PrivateKey_file`). Like keepalived,
+    /// `ca` does not make the server's certificate verified (it never sets SSL_VERIFY_PEER).
+    /// A certificate or key that cannot be read is an error; a `password`-protected key is not
+    /// supported (rustls reads unencrypted PEM keys only).
+    pub fn from_ssl(ssl: Option<&crate::model::Ssl>) -> Result<TlsConfigs, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let Some(ssl) = ssl else {
+            return Self::build(None).map_err(|e| e.to_string());
+        };
+        let (Some(cert), Some(key)) = (&ssl.certificate, &ssl.key) else {
+            return Self::build(None).map_err(|e| e.to_string());
+        };
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("SSL error: cannot load certificate file {cert}: {e}"))?;
+        if chain.is_empty() {
+            return Err(format!("SSL error: no certificate in {cert}"));
+        }
+        let key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| format!("SSL error: cannot load key file {key}: {e}"))?;
+        Self::build(Some((chain, key))).map_err(|e| format!("SSL error: {e}"))
+    }
+
+    fn build(
+        client: Option<(
+            Vec<rustls::pki_types::CertificateDer<'static>>,
+            rustls::pki_types::PrivateKeyDer<'static>,
+        )>,
+    ) -> Result<TlsConfigs, rustls::Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let make = |sni: bool| -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
-            let mut c = rustls::ClientConfig::builder_with_provider(provider.clone())
+            let b = rustls::ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()?
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(NoVerify(provider.clone())))
-                .with_no_client_auth();
+                .with_custom_certificate_verifier(Arc::new(NoVerify(provider.clone())));
+            let mut c = match &client {
+                Some((chain, key)) => b.with_client_auth_cert(chain.clone(), key.clone_key())?,
+                None => b.with_no_client_auth(),
+            };
             c.enable_sni = sni;
             Ok(Arc::new(c))
         };

@@ -11,18 +11,13 @@ pub const DEFAULT_DELAY_LOOP: Duration = Duration::from_secs(60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_RETRY: u32 = 1;
 pub const DEFAULT_MISC_RETRY: u32 = 0;
+pub const DEFAULT_DNS_RETRY: u32 = 3;
+/// keepalived's `SMTP_DEFAULT_HELO`.
+pub const DEFAULT_SMTP_HELO: &str = "smtpchecker.keepalived.org";
 pub const DEFAULT_DELAY_BEFORE_RETRY: Duration = Duration::from_secs(1);
 pub const DEFAULT_HTTP_DELAY_BEFORE_RETRY: Duration = Duration::from_secs(3);
 
-/// `http_protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HttpProtocol {
-    #[default]
-    Http10,
-    /// 1.0 plus `Connection: close`.
-    Http10Close,
-    Http11,
-}
+pub use crate::model::HttpProtocol;
 
 /// One `url { }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +49,8 @@ pub struct HttpSpec {
     pub virtualhost: Option<String>,
     pub protocol: HttpProtocol,
     pub enable_sni: bool,
+    /// `fast_recovery`: no delay before the next check while the state is not settled.
+    pub fast_recovery: bool,
 }
 
 /// MISC_CHECK.
@@ -64,12 +61,63 @@ pub struct MiscSpec {
     pub dynamic: bool,
 }
 
+/// UDP_CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpSpec {
+    /// What is sent (keepalived's default: 32 bytes of "keepalived check - ").
+    pub payload: Vec<u8>,
+    /// A reply is required (a silent server is a failure).
+    pub require_reply: bool,
+    /// Expected reply bytes and the mask of bits to ignore.
+    pub reply: Option<(Vec<u8>, Vec<u8>)>,
+    pub min_reply_len: u16,
+    pub max_reply_len: u16,
+}
+
+impl UdpSpec {
+    /// keepalived's `check_udp_reply`: `true` when `got` is acceptable.
+    pub fn reply_ok(&self, got: &[u8]) -> bool {
+        let Some((data, mask)) = &self.reply else {
+            return true;
+        };
+        if got.len() < self.min_reply_len as usize || got.len() > self.max_reply_len as usize {
+            return false;
+        }
+        got.iter()
+            .zip(data.iter().zip(mask.iter()))
+            .all(|(g, (d, m))| (g ^ d) & !m == 0)
+    }
+}
+
+/// keepalived's filler for UDP and ICMP payloads.
+pub fn filler(len: usize) -> Vec<u8> {
+    b"keepalived check - "
+        .iter()
+        .copied()
+        .cycle()
+        .take(len)
+        .collect()
+}
+
+/// DNS_CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsSpec {
+    pub qtype: u16,
+    /// The query name, `""` or `"."` for the root.
+    pub name: String,
+}
+
 /// What a checker probes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
     Tcp,
     Http(HttpSpec),
     Misc(MiscSpec),
+    Udp(UdpSpec),
+    Ping,
+    Dns(DnsSpec),
+    /// SMTP_CHECK with its HELO name.
+    Smtp(String),
 }
 
 /// A checker with everything resolved.
@@ -106,10 +154,6 @@ pub fn parsed_bool(p: &Parsed, key: &str) -> Option<bool> {
     }
 }
 
-fn parsed_timer(p: &Parsed, key: &str) -> Option<Duration> {
-    last(p, key).and_then(crate::ipvs::desired::timer_arg)
-}
-
 fn kind_name(k: CheckerKind) -> &'static str {
     match k {
         CheckerKind::Tcp => "TCP_CHECK",
@@ -127,15 +171,7 @@ fn kind_name(k: CheckerKind) -> &'static str {
 
 /// The checker kinds keepalived-rs does not run yet.
 pub fn unsupported(kind: CheckerKind) -> bool {
-    matches!(
-        kind,
-        CheckerKind::Smtp
-            | CheckerKind::Dns
-            | CheckerKind::Udp
-            | CheckerKind::Ping
-            | CheckerKind::File
-            | CheckerKind::Bfd
-    )
+    matches!(kind, CheckerKind::File | CheckerKind::Bfd)
 }
 
 /// Resolves one checker. `Err` is a warning (the checker is not run).
@@ -156,68 +192,50 @@ pub fn build(
             "{name} of real server {rs_label} of VS {vs_label} is not supported by keepalived-rs yet - checker ignored, the real server does not depend on it"
         ));
     }
-    let prefix = format!("virtual_server/real_server/{name}/");
-    let cp = &ck.parsed;
-    let rp = &rs.parsed;
     let o = &ck.options;
 
     let delay_loop = o
         .delay_loop
-        .or_else(|| parsed_timer(cp, &format!("{prefix}delay_loop")))
         .or(rs.options.delay_loop)
-        .or_else(|| parsed_timer(rp, "virtual_server/real_server/delay_loop"))
         .or(vs.options.delay_loop)
         .unwrap_or(DEFAULT_DELAY_LOOP);
     let warmup = o
         .warmup
-        .or_else(|| parsed_timer(cp, &format!("{prefix}warmup")))
         .or(rs.options.warmup)
-        .or_else(|| parsed_timer(rp, "virtual_server/real_server/warmup"))
         .or(vs.options.warmup)
         .unwrap_or(delay_loop);
-    let default_retry = if ck.kind == CheckerKind::Misc {
-        DEFAULT_MISC_RETRY
-    } else {
-        DEFAULT_RETRY
+    let default_retry = match ck.kind {
+        CheckerKind::Misc => DEFAULT_MISC_RETRY,
+        CheckerKind::Dns => DEFAULT_DNS_RETRY,
+        _ => DEFAULT_RETRY,
     };
     let retry = o
         .retry
-        .or_else(|| {
-            last(cp, &format!("{prefix}retry"))
-                .and_then(|a| a.first())
-                .and_then(|s| s.parse().ok())
-        })
         .or(rs.options.retry)
         .or(vs.options.retry)
         .unwrap_or(default_retry);
     let default_dbr = match ck.kind {
         CheckerKind::HttpGet | CheckerKind::SslGet => DEFAULT_HTTP_DELAY_BEFORE_RETRY,
+        // DNS_CHECK: keepalived's default_delay_before_retry 0 means "delay_loop"
+        CheckerKind::Dns => delay_loop,
         _ => DEFAULT_DELAY_BEFORE_RETRY,
     };
     let delay_before_retry = o
         .delay_before_retry
-        .or_else(|| parsed_timer(cp, &format!("{prefix}delay_before_retry")))
         .or(rs.options.delay_before_retry)
         .or(vs.options.delay_before_retry)
         .unwrap_or(default_dbr);
     let connect_timeout = o
         .connect_timeout
-        .or_else(|| parsed_timer(cp, &format!("{prefix}connect_timeout")))
         .or(rs.options.connect_timeout)
         .or(vs.options.connect_timeout)
         .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-    let alpha = o
-        .alpha
-        .or_else(|| parsed_bool(cp, &format!("{prefix}alpha")))
-        .unwrap_or(rs_alpha);
+    let alpha = o.alpha.unwrap_or(rs_alpha);
     let log_all_failures = o
         .log_all_failures
-        .or_else(|| parsed_bool(cp, &format!("{prefix}log_all_failures")))
         .or_else(|| parsed_bool(&cfg.global.parsed, "global_defs/checker_log_all_failures"))
         .unwrap_or(false);
-    let fwmark = last(cp, &format!("{prefix}fwmark"))
-        .and_then(|a| a.first())
-        .and_then(|s| s.parse().ok());
+    let fwmark = ck.fwmark;
 
     let target = SocketAddr::new(
         ck.connect_ip.unwrap_or(rs.addr),
@@ -247,14 +265,7 @@ pub fn build(
                     "{name} of real server {rs_label} of VS {vs_label} has no url with a path - checker ignored"
                 ));
             }
-            let protocol = match last(cp, &format!("{prefix}http_protocol"))
-                .and_then(|a| a.first())
-                .map(String::as_str)
-            {
-                Some("1.1") => HttpProtocol::Http11,
-                Some("1.0C") | Some("1.0c") => HttpProtocol::Http10Close,
-                _ => HttpProtocol::Http10,
-            };
+            let protocol = ck.http_protocol.unwrap_or_default();
             Probe::Http(HttpSpec {
                 tls: ck.kind == CheckerKind::SslGet,
                 urls,
@@ -264,7 +275,8 @@ pub fn build(
                     .or_else(|| rs.options.virtualhost.clone())
                     .or_else(|| vs.options.virtualhost.clone()),
                 protocol,
-                enable_sni: cp.contains_key(&format!("{prefix}enable_sni")),
+                enable_sni: ck.enable_sni.unwrap_or(false),
+                fast_recovery: ck.fast_recovery.unwrap_or(false),
             })
         }
         CheckerKind::Misc => {
@@ -287,6 +299,26 @@ pub fn build(
                 dynamic: ck.misc_dynamic,
             })
         }
+        CheckerKind::Udp => {
+            let max = ck.udp_max_reply_length.unwrap_or(255);
+            Probe::Udp(UdpSpec {
+                payload: ck.udp_payload.clone().unwrap_or_else(|| filler(32)),
+                require_reply: ck.udp_require_reply,
+                reply: ck.udp_reply.clone(),
+                min_reply_len: ck.udp_min_reply_length.unwrap_or(0),
+                max_reply_len: max,
+            })
+        }
+        CheckerKind::Ping => Probe::Ping,
+        CheckerKind::Dns => Probe::Dns(DnsSpec {
+            qtype: ck.dns_type.unwrap_or(6),
+            name: ck.dns_name.clone().unwrap_or_default(),
+        }),
+        CheckerKind::Smtp => Probe::Smtp(
+            ck.helo_name
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SMTP_HELO.to_string()),
+        ),
         _ => {
             return Err(format!(
                 "{name} of real server {rs_label} of VS {vs_label} is not supported by keepalived-rs yet - checker ignored"

@@ -96,15 +96,23 @@ static TYPED: &[&str] = &[
     "virtual_server/connect_timeout",
     "virtual_server/delay_before_retry",
     "virtual_server/delay_loop",
+    "virtual_server/flag-1",
+    "virtual_server/flag-2",
+    "virtual_server/flag-3",
     "virtual_server/ha_suspend",
+    "virtual_server/hashed",
     "virtual_server/hysteresis",
     "virtual_server/inhibit_on_failure",
+    "virtual_server/ip_family",
     "virtual_server/lb_algo",
     "virtual_server/lb_kind",
     "virtual_server/lvs_method",
     "virtual_server/lvs_sched",
+    "virtual_server/mh-fallback",
+    "virtual_server/mh-port",
     "virtual_server/omega",
     "virtual_server/ops",
+    "virtual_server/persistence_engine",
     "virtual_server/persistence_granularity",
     "virtual_server/persistence_timeout",
     "virtual_server/protocol",
@@ -113,8 +121,24 @@ static TYPED: &[&str] = &[
     "virtual_server/quorum_up",
     "virtual_server/real_server",
     "virtual_server/real_server/DNS_CHECK",
+    "virtual_server/real_server/DNS_CHECK/alpha",
+    "virtual_server/real_server/DNS_CHECK/bind_if",
+    "virtual_server/real_server/DNS_CHECK/bind_port",
+    "virtual_server/real_server/DNS_CHECK/bindto",
+    "virtual_server/real_server/DNS_CHECK/connect_ip",
+    "virtual_server/real_server/DNS_CHECK/connect_port",
+    "virtual_server/real_server/DNS_CHECK/connect_timeout",
+    "virtual_server/real_server/DNS_CHECK/delay_before_retry",
+    "virtual_server/real_server/DNS_CHECK/delay_loop",
+    "virtual_server/real_server/DNS_CHECK/fwmark",
+    "virtual_server/real_server/DNS_CHECK/log_all_failures",
+    "virtual_server/real_server/DNS_CHECK/name",
+    "virtual_server/real_server/DNS_CHECK/retry",
+    "virtual_server/real_server/DNS_CHECK/type",
+    "virtual_server/real_server/DNS_CHECK/warmup",
     "virtual_server/real_server/FILE_CHECK",
     "virtual_server/real_server/HTTP_GET",
+    "virtual_server/real_server/HTTP_GET/alpha",
     "virtual_server/real_server/HTTP_GET/bind_if",
     "virtual_server/real_server/HTTP_GET/bind_port",
     "virtual_server/real_server/HTTP_GET/bindto",
@@ -122,6 +146,12 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/HTTP_GET/connect_port",
     "virtual_server/real_server/HTTP_GET/connect_timeout",
     "virtual_server/real_server/HTTP_GET/delay_before_retry",
+    "virtual_server/real_server/HTTP_GET/delay_loop",
+    "virtual_server/real_server/HTTP_GET/enable_sni",
+    "virtual_server/real_server/HTTP_GET/fast_recovery",
+    "virtual_server/real_server/HTTP_GET/fwmark",
+    "virtual_server/real_server/HTTP_GET/http_protocol",
+    "virtual_server/real_server/HTTP_GET/log_all_failures",
     "virtual_server/real_server/HTTP_GET/nb_get_retry",
     "virtual_server/real_server/HTTP_GET/retry",
     "virtual_server/real_server/HTTP_GET/url",
@@ -130,14 +160,49 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/HTTP_GET/url/status_code",
     "virtual_server/real_server/HTTP_GET/url/virtualhost",
     "virtual_server/real_server/HTTP_GET/virtualhost",
+    "virtual_server/real_server/HTTP_GET/warmup",
     "virtual_server/real_server/MISC_CHECK",
+    "virtual_server/real_server/MISC_CHECK/alpha",
+    "virtual_server/real_server/MISC_CHECK/delay_before_retry",
+    "virtual_server/real_server/MISC_CHECK/delay_loop",
+    "virtual_server/real_server/MISC_CHECK/log_all_failures",
     "virtual_server/real_server/MISC_CHECK/misc_dynamic",
     "virtual_server/real_server/MISC_CHECK/misc_path",
     "virtual_server/real_server/MISC_CHECK/misc_timeout",
+    "virtual_server/real_server/MISC_CHECK/retry",
     "virtual_server/real_server/MISC_CHECK/user",
+    "virtual_server/real_server/MISC_CHECK/warmup",
     "virtual_server/real_server/PING_CHECK",
+    "virtual_server/real_server/PING_CHECK/alpha",
+    "virtual_server/real_server/PING_CHECK/bind_if",
+    "virtual_server/real_server/PING_CHECK/bind_port",
+    "virtual_server/real_server/PING_CHECK/bindto",
+    "virtual_server/real_server/PING_CHECK/connect_ip",
+    "virtual_server/real_server/PING_CHECK/connect_port",
+    "virtual_server/real_server/PING_CHECK/connect_timeout",
+    "virtual_server/real_server/PING_CHECK/delay_before_retry",
+    "virtual_server/real_server/PING_CHECK/delay_loop",
+    "virtual_server/real_server/PING_CHECK/fwmark",
+    "virtual_server/real_server/PING_CHECK/log_all_failures",
+    "virtual_server/real_server/PING_CHECK/retry",
+    "virtual_server/real_server/PING_CHECK/warmup",
     "virtual_server/real_server/SMTP_CHECK",
+    "virtual_server/real_server/SMTP_CHECK/alpha",
+    "virtual_server/real_server/SMTP_CHECK/bind_if",
+    "virtual_server/real_server/SMTP_CHECK/bind_port",
+    "virtual_server/real_server/SMTP_CHECK/bindto",
+    "virtual_server/real_server/SMTP_CHECK/connect_ip",
+    "virtual_server/real_server/SMTP_CHECK/connect_port",
+    "virtual_server/real_server/SMTP_CHECK/connect_timeout",
+    "virtual_server/real_server/SMTP_CHECK/delay_before_retry",
+    "virtual_server/real_server/SMTP_CHECK/delay_loop",
+    "virtual_server/real_server/SMTP_CHECK/fwmark",
+    "virtual_server/real_server/SMTP_CHECK/helo_name",
+    "virtual_server/real_server/SMTP_CHECK/log_all_failures",
+    "virtual_server/real_server/SMTP_CHECK/retry",
+    "virtual_server/real_server/SMTP_CHECK/warmup",
     "virtual_server/real_server/SSL_GET",
+    "virtual_server/real_server/SSL_GET/alpha",
     "virtual_server/real_server/SSL_GET/bind_if",
     "virtual_server/real_server/SSL_GET/bind_port",
     "virtual_server/real_server/SSL_GET/bindto",
@@ -145,6 +210,12 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/SSL_GET/connect_port",
     "virtual_server/real_server/SSL_GET/connect_timeout",
     "virtual_server/real_server/SSL_GET/delay_before_retry",
+    "virtual_server/real_server/SSL_GET/delay_loop",
+    "virtual_server/real_server/SSL_GET/enable_sni",
+    "virtual_server/real_server/SSL_GET/fast_recovery",
+    "virtual_server/real_server/SSL_GET/fwmark",
+    "virtual_server/real_server/SSL_GET/http_protocol",
+    "virtual_server/real_server/SSL_GET/log_all_failures",
     "virtual_server/real_server/SSL_GET/nb_get_retry",
     "virtual_server/real_server/SSL_GET/retry",
     "virtual_server/real_server/SSL_GET/url",
@@ -153,7 +224,9 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/SSL_GET/url/status_code",
     "virtual_server/real_server/SSL_GET/url/virtualhost",
     "virtual_server/real_server/SSL_GET/virtualhost",
+    "virtual_server/real_server/SSL_GET/warmup",
     "virtual_server/real_server/TCP_CHECK",
+    "virtual_server/real_server/TCP_CHECK/alpha",
     "virtual_server/real_server/TCP_CHECK/bind_if",
     "virtual_server/real_server/TCP_CHECK/bind_port",
     "virtual_server/real_server/TCP_CHECK/bindto",
@@ -161,22 +234,53 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/TCP_CHECK/connect_port",
     "virtual_server/real_server/TCP_CHECK/connect_timeout",
     "virtual_server/real_server/TCP_CHECK/delay_before_retry",
+    "virtual_server/real_server/TCP_CHECK/delay_loop",
+    "virtual_server/real_server/TCP_CHECK/fwmark",
+    "virtual_server/real_server/TCP_CHECK/log_all_failures",
     "virtual_server/real_server/TCP_CHECK/retry",
+    "virtual_server/real_server/TCP_CHECK/warmup",
     "virtual_server/real_server/UDP_CHECK",
+    "virtual_server/real_server/UDP_CHECK/alpha",
+    "virtual_server/real_server/UDP_CHECK/bind_if",
+    "virtual_server/real_server/UDP_CHECK/bind_port",
+    "virtual_server/real_server/UDP_CHECK/bindto",
+    "virtual_server/real_server/UDP_CHECK/connect_ip",
+    "virtual_server/real_server/UDP_CHECK/connect_port",
+    "virtual_server/real_server/UDP_CHECK/connect_timeout",
+    "virtual_server/real_server/UDP_CHECK/delay_before_retry",
+    "virtual_server/real_server/UDP_CHECK/delay_loop",
+    "virtual_server/real_server/UDP_CHECK/fwmark",
+    "virtual_server/real_server/UDP_CHECK/log_all_failures",
+    "virtual_server/real_server/UDP_CHECK/max_reply_length",
+    "virtual_server/real_server/UDP_CHECK/min_reply_length",
+    "virtual_server/real_server/UDP_CHECK/payload",
+    "virtual_server/real_server/UDP_CHECK/require_reply",
+    "virtual_server/real_server/UDP_CHECK/retry",
+    "virtual_server/real_server/UDP_CHECK/warmup",
+    "virtual_server/real_server/alpha",
     "virtual_server/real_server/connect_timeout",
     "virtual_server/real_server/delay_before_retry",
+    "virtual_server/real_server/delay_loop",
     "virtual_server/real_server/inhibit_on_failure",
     "virtual_server/real_server/lthreshold",
+    "virtual_server/real_server/lvs_method",
     "virtual_server/real_server/notify_down",
     "virtual_server/real_server/notify_up",
     "virtual_server/real_server/retry",
     "virtual_server/real_server/smtp_alert",
+    "virtual_server/real_server/snmp_name",
     "virtual_server/real_server/uthreshold",
+    "virtual_server/real_server/virtualhost",
+    "virtual_server/real_server/warmup",
     "virtual_server/real_server/weight",
     "virtual_server/retry",
+    "virtual_server/sh-fallback",
+    "virtual_server/sh-port",
     "virtual_server/smtp_alert",
+    "virtual_server/snmp_name",
     "virtual_server/sorry_server",
     "virtual_server/sorry_server_inhibit",
+    "virtual_server/sorry_server_lvs_method",
     "virtual_server/virtualhost",
     "virtual_server/warmup",
     "virtual_server/weight",
@@ -649,9 +753,14 @@ fn misc_user(ctx: &mut C<'_, '_>, args: &Args) -> R {
         pop_last_checker(&mut ctx.b.cfg);
         return Ok(());
     }
-    if let Some(sc) = last_misc(&mut ctx.b.cfg).and_then(|c| c.misc_path.as_mut()) {
-        sc.user = Some(user);
-        sc.group = group;
+    if let Some(ck) = last_misc(&mut ctx.b.cfg) {
+        // Kept on the checker too: `user` may come before `misc_path`; the block's close
+        // applies it to the script either way.
+        ck.misc_user = Some((user.clone(), group.clone()));
+        if let Some(sc) = ck.misc_path.as_mut() {
+            sc.user = Some(user);
+            sc.group = group;
+        }
     }
     Ok(())
 }
@@ -993,7 +1102,30 @@ impl<'h> Handlers for Builder<'h> {
             return;
         }
         if kw.path == "virtual_server/real_server/MISC_CHECK" {
+            // `user` applies to misc_path wherever it appears in the block.
+            if let Some(ck) = last_checker(&mut ctx.b.cfg) {
+                if let (Some((u, g)), Some(sc)) = (ck.misc_user.clone(), ck.misc_path.as_mut()) {
+                    sc.user = Some(u);
+                    sc.group = g;
+                }
+            }
             misc_check_close(ctx);
+            return;
+        }
+        if kw.path == "virtual_server/real_server/UDP_CHECK" {
+            if let Some(ck) = last_checker(&mut ctx.b.cfg) {
+                let (min, max) = (
+                    ck.udp_min_reply_length.unwrap_or(0),
+                    ck.udp_max_reply_length.unwrap_or(255),
+                );
+                if min > max {
+                    ctx.report(
+                        Severity::Error,
+                        "invalid-value",
+                        format!("UDP_CHECK min_reply length {min} > max_reply_length {max} - will always fail"),
+                    );
+                }
+            }
             return;
         }
         if kw.path == "garp_group" {
@@ -2195,6 +2327,378 @@ fn options_for(cfg: &mut Config, depth: usize) -> Option<&mut CheckOptions> {
     Some(&mut rs.checkers.last_mut()?.options)
 }
 
+/// Which object a common option is on, for keepalived's per-level messages.
+fn level_name(depth: usize) -> &'static str {
+    match depth {
+        1 => "virtual server",
+        2 => "real server",
+        _ => "checker",
+    }
+}
+
+/// A timer value; `what` gives keepalived's handler message for a bad value.
+fn timer_msg(
+    ctx: &mut C<'_, '_>,
+    args: &Args,
+    min_us: u64,
+    max_us: u64,
+    what: impl FnOnce(&str) -> String,
+) -> Result<Option<Duration>, Abort> {
+    let s = ctx.arg(args, 1)?;
+    let (v, e) = read_timer(s, min_us, max_us);
+    if let Some(e) = e {
+        ctx.report(Severity::Error, "invalid-number", e);
+    }
+    // keepalived's read_decimal_unsigned_long_func with ignore_error: a malformed number
+    // still counts with the value of its leading digits (decimal point removed, padded to
+    // microseconds) when that is in range - `warmup abc` is 0.
+    let v = v.or_else(|| lenient_timer(s, min_us, max_us));
+    if v.is_none() {
+        let a = args.opt(1).unwrap_or("");
+        err(ctx, what(a));
+    }
+    Ok(v)
+}
+
+fn lenient_timer(s: &str, min_us: u64, max_us: u64) -> Option<Duration> {
+    if s.starts_with('-') {
+        return None;
+    }
+    let max = if max_us == 0 { u64::MAX - 1 } else { max_us };
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let mut frac: String = frac.chars().take(6).collect();
+    while frac.len() < 6 {
+        frac.push('0');
+    }
+    let joined = format!("{int}{frac}");
+    let t = joined.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let v: u64 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
+    (min_us..=max)
+        .contains(&v)
+        .then(|| Duration::from_micros(v))
+}
+
+/// The checker/real-server/virtual-server options every level accepts (`check_parser.c`'s
+/// vs_*/rs_* handlers and `check_api.c`'s checker handlers). `Ok(true)` = handled.
+fn common_option(ctx: &mut C<'_, '_>, depth: usize, k: &str, args: &Args) -> Result<bool, Abort> {
+    let lvl = level_name(depth);
+    let ck = depth == 3;
+    // MISC_CHECK and FILE_CHECK have no connection options; FILE_CHECK no timing options.
+    let ck_kind = if ck {
+        ctx.b
+            .cfg
+            .virtual_servers
+            .last()
+            .and_then(|v| v.real_servers.last())
+            .and_then(|r| r.checkers.last())
+            .map(|c| c.kind)
+    } else {
+        None
+    };
+    if matches!(ck_kind, Some(CheckerKind::File) | Some(CheckerKind::Bfd)) {
+        return Ok(false);
+    }
+    match k {
+        "connect_timeout" => {
+            if ck_kind == Some(CheckerKind::Misc) {
+                return Ok(false);
+            }
+            let d = timer_msg(ctx, args, 1, u32::MAX as u64, |a| {
+                if ck {
+                    format!("connect_timeout {a} invalid - ignoring")
+                } else {
+                    format!("{lvl} connect_timeout {a} invalid - ignoring")
+                }
+            })?;
+            if let (Some(d), Some(o)) = (d, options_for(&mut ctx.b.cfg, depth)) {
+                o.connect_timeout = Some(d);
+            }
+        }
+        "delay_loop" => {
+            let d = timer_msg(ctx, args, 1, 0, |a| match depth {
+                1 => format!("virtual server delay loop '{a}' invalid - ignoring"),
+                2 => format!("real server delay_loop '{a}' invalid - ignoring"),
+                _ => format!("delay_loop '{a}' is invalid - ignoring"),
+            })?;
+            if let (Some(d), Some(o)) = (d, options_for(&mut ctx.b.cfg, depth)) {
+                o.delay_loop = Some(d);
+            }
+        }
+        "delay_before_retry" => {
+            let d = timer_msg(ctx, args, 0, 0, |a| match depth {
+                1 => format!("virtual server delay before retry '{a}' invalid - ignoring"),
+                2 => format!("real server delay_before_retry '{a}' invalid - ignoring"),
+                _ => format!("Invalid delay_before_retry connection value '{a}'"),
+            })?;
+            if let (Some(d), Some(o)) = (d, options_for(&mut ctx.b.cfg, depth)) {
+                o.delay_before_retry = Some(d);
+            }
+        }
+        "warmup" => {
+            let d = timer_msg(ctx, args, 0, 0, |a| {
+                if ck {
+                    format!("Invalid warmup connection value '{a}'")
+                } else {
+                    format!("{lvl} warmup '{a}' invalid - ignoring")
+                }
+            })?;
+            if let (Some(d), Some(o)) = (d, options_for(&mut ctx.b.cfg, depth)) {
+                o.warmup = Some(d);
+            }
+        }
+        "retry" | "nb_get_retry" => {
+            if k == "nb_get_retry" {
+                ctx.report(
+                    Severity::Warning,
+                    "deprecated",
+                    "nb_get_retry is deprecated - please use 'retry'",
+                );
+            }
+            let s = ctx.arg(args, 1)?;
+            // Checkers accept 0 (no retry); virtual and real servers need at least 1.
+            let min = if ck { 0 } else { 1 };
+            let v = match read_unsigned(s, min, u32::MAX as u64) {
+                Ok(v) => Some(v as u32),
+                Err(e) => {
+                    ctx.report(Severity::Error, "invalid-number", e);
+                    if ck {
+                        err(ctx, format!("Invalid retry connection value '{s}'"));
+                    } else {
+                        err(ctx, format!("retry value invalid - {s}"));
+                    }
+                    None
+                }
+            };
+            if let (Some(v), Some(o)) = (v, options_for(&mut ctx.b.cfg, depth)) {
+                o.retry = Some(v);
+            }
+        }
+        "alpha" | "inhibit_on_failure" | "log_all_failures" => {
+            if k == "log_all_failures" && !ck {
+                return Ok(false);
+            }
+            let b = if depth == 1 {
+                Some(true)
+            } else {
+                opt_bool(ctx, args)
+            };
+            if let (Some(b), Some(o)) = (b, options_for(&mut ctx.b.cfg, depth)) {
+                match k {
+                    "alpha" => o.alpha = Some(b),
+                    "inhibit_on_failure" => o.inhibit_on_failure = Some(b),
+                    _ => o.log_all_failures = Some(b),
+                }
+            }
+        }
+        "virtualhost" => {
+            if ck
+                && !matches!(
+                    ck_kind,
+                    Some(CheckerKind::HttpGet) | Some(CheckerKind::SslGet)
+                )
+            {
+                return Ok(false);
+            }
+            let v = ctx.arg(args, 1)?.to_string();
+            if let Some(o) = options_for(&mut ctx.b.cfg, depth) {
+                o.virtualhost = Some(v);
+            }
+        }
+        "fwmark" if ck => {
+            if ck_kind == Some(CheckerKind::Misc) {
+                return Ok(false);
+            }
+            let s = ctx.arg(args, 1)?;
+            match read_unsigned(s, 0, u32::MAX as u64) {
+                Ok(v) => {
+                    if let Some(c) = last_checker(&mut ctx.b.cfg) {
+                        c.fwmark = Some(v as u32);
+                    }
+                }
+                Err(e) => {
+                    ctx.report(Severity::Error, "invalid-number", e);
+                    err(ctx, format!("Invalid fwmark connection value '{s}'"));
+                }
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn last_checker(cfg: &mut Config) -> Option<&mut Checker> {
+    cfg.virtual_servers
+        .last_mut()?
+        .real_servers
+        .last_mut()?
+        .checkers
+        .last_mut()
+}
+
+/// DNS_CHECK record types keepalived 2.2.7 knows (case-insensitive).
+pub fn dns_type_code(s: &str) -> Option<u16> {
+    const T: &[(&str, u16)] = &[
+        ("A", 1),
+        ("NS", 2),
+        ("CNAME", 5),
+        ("SOA", 6),
+        ("MX", 15),
+        ("TXT", 16),
+        ("AAAA", 28),
+        ("RRSIG", 46),
+        ("DNSKEY", 48),
+    ];
+    T.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|(_, c)| *c)
+}
+
+/// keepalived's `read_hex_str`: hex octets, spaces between octets allowed, a lone digit before
+/// a space or the end is one octet; with `wildcard`, `X` matches any nibble (returned as set
+/// bits of the mask). `None` for an invalid or empty string.
+pub fn read_hex_str(s: &str, wildcard: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+    fn val(c: u8, wildcard: bool) -> Option<Option<u8>> {
+        match c {
+            b'0'..=b'9' => Some(Some(c - b'0')),
+            b'a'..=b'f' => Some(Some(c - b'a' + 10)),
+            b'A'..=b'F' => Some(Some(c - b'A' + 10)),
+            // keepalived upper-cases first, so `x` is a wildcard too
+            b'X' | b'x' if wildcard => Some(None),
+            _ => None,
+        }
+    }
+    let b = s.as_bytes();
+    let (mut data, mut mask) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    loop {
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let hi = val(b[i], wildcard)?;
+        i += 1;
+        let (mut v, mut m) = match hi {
+            Some(x) => (x, 0u8),
+            None => (0, 0x0f),
+        };
+        if i < b.len() && b[i] != b' ' {
+            let lo = val(b[i], wildcard)?;
+            i += 1;
+            v <<= 4;
+            m <<= 4;
+            match lo {
+                Some(x) => v |= x,
+                None => m |= 0x0f,
+            }
+        }
+        data.push(v);
+        mask.push(m);
+    }
+    if data.is_empty() {
+        return None;
+    }
+    Some((data, mask))
+}
+
+/// keepalived's `svr_forwarding_handler`: `NAT|DR|TUN [type ipip|gue|gre] [port N]
+/// [nocsum|csum|remcsum]`. An unknown method changes nothing; a bad tunnel option keeps the
+/// method but not the options (`prev`'s stay).
+fn lvs_method_line(
+    ctx: &mut C<'_, '_>,
+    args: &Args,
+    s_type: &str,
+    prev: Option<LvsMethod>,
+) -> Result<Option<LvsMethod>, Abort> {
+    let s = ctx.arg(args, 1)?;
+    let Some(kind) = lb_kind(s) else {
+        err(
+            ctx,
+            format!("PARSER : unknown [{s}] routing method for {s_type} server."),
+        );
+        return Ok(None);
+    };
+    let keep = LvsMethod {
+        kind,
+        tunnel: prev.map(|p| p.tunnel).unwrap_or_default(),
+    };
+    let mut t = TunnelOpts::default();
+    let words = args.from(0);
+    let mut i = 2;
+    while i < words.len() {
+        match words[i].as_str() {
+            "type" => {
+                let Some(ty) = words.get(i + 1) else {
+                    err(ctx, format!("Missing tunnel type for {s_type} server."));
+                    return Ok(Some(keep));
+                };
+                t.kind = match ty.as_str() {
+                    "ipip" => TunnelType::Ipip,
+                    "gue" => TunnelType::Gue,
+                    "gre" => TunnelType::Gre,
+                    _ => {
+                        err(
+                            ctx,
+                            format!("Unknown tunnel type {ty} for {s_type} server."),
+                        );
+                        return Ok(Some(keep));
+                    }
+                };
+                i += 1;
+            }
+            "port" => {
+                let Some(p) = words.get(i + 1) else {
+                    err(ctx, format!("Missing port for {s_type} server gue tunnel."));
+                    return Ok(Some(keep));
+                };
+                match read_unsigned(p, 1, 65535) {
+                    Ok(v) => t.port = v as u16,
+                    Err(e) => {
+                        ctx.report(Severity::Error, "invalid-number", e);
+                        err(
+                            ctx,
+                            format!("Invalid gue tunnel port {p} for {s_type} server."),
+                        );
+                        return Ok(Some(keep));
+                    }
+                }
+                i += 1;
+            }
+            "nocsum" => t.csum = TunnelCsum::NoCsum,
+            "csum" => t.csum = TunnelCsum::Csum,
+            "remcsum" => t.csum = TunnelCsum::RemCsum,
+            o => {
+                err(
+                    ctx,
+                    format!("Invalid tunnel option {o} for {s_type} server."),
+                );
+                return Ok(Some(keep));
+            }
+        }
+        i += 1;
+    }
+    if (t.kind == TunnelType::Gue) != (t.port != 0) {
+        err(ctx, "gue tunnels require port, otherwise cannot have port.");
+        return Ok(Some(keep));
+    }
+    if t.kind == TunnelType::Ipip && t.csum != TunnelCsum::NoCsum {
+        err(ctx, "ipip tunnels do not support checksum option.");
+        return Ok(Some(keep));
+    }
+    if t.kind == TunnelType::Gre && t.csum == TunnelCsum::RemCsum {
+        err(ctx, "gre tunnels do not support remote checksum option.");
+        return Ok(Some(keep));
+    }
+    Ok(Some(LvsMethod { kind, tunnel: t }))
+}
+
 fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
     let parts: Vec<&str> = p.split('/').collect();
     let depth = parts.len() - 1;
@@ -2247,6 +2751,12 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 ops: false,
                 smtp_alert: None,
                 weight: None,
+                lvs_method: None,
+                sched_flags: SchedFlags::default(),
+                persistence_engine: None,
+                ip_family: None,
+                snmp_name: None,
+                sorry_server_lvs_method: None,
                 options: CheckOptions::default(),
                 real_servers: Vec::new(),
                 parsed: Parsed::new(),
@@ -2258,57 +2768,9 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
     if ctx.b.cfg.virtual_servers.is_empty() {
         return Ok(());
     }
-    // Options common to every level.
-    match k {
-        "connect_timeout" | "delay_before_retry" | "warmup" | "delay_loop" => {
-            let d = timer(ctx, args, 0, 0)?;
-            if let (Some(d), Some(o)) = (d, options_for(&mut ctx.b.cfg, depth)) {
-                match k {
-                    "connect_timeout" => o.connect_timeout = Some(d),
-                    "delay_before_retry" => o.delay_before_retry = Some(d),
-                    "warmup" => o.warmup = Some(d),
-                    _ => o.delay_loop = Some(d),
-                }
-            }
-            return Ok(());
-        }
-        "retry" | "nb_get_retry" => {
-            if k == "nb_get_retry" {
-                ctx.report(
-                    Severity::Warning,
-                    "deprecated",
-                    "nb_get_retry is deprecated - please use 'retry'",
-                );
-            }
-            let v = unsigned(ctx, args, 1, 0, u32::MAX as u64)?;
-            if let (Some(v), Some(o)) = (v, options_for(&mut ctx.b.cfg, depth)) {
-                o.retry = Some(v as u32);
-            }
-            return Ok(());
-        }
-        "alpha" | "inhibit_on_failure" => {
-            let b = if depth == 1 {
-                Some(true)
-            } else {
-                opt_bool(ctx, args)
-            };
-            if let Some(o) = options_for(&mut ctx.b.cfg, depth) {
-                if k == "alpha" {
-                    o.alpha = b
-                } else {
-                    o.inhibit_on_failure = b
-                }
-            }
-            return Ok(());
-        }
-        "virtualhost" if depth <= 3 => {
-            let v = ctx.arg(args, 1)?.to_string();
-            if let Some(o) = options_for(&mut ctx.b.cfg, depth) {
-                o.virtualhost = Some(v);
-            }
-            return Ok(());
-        }
-        _ => {}
+    // Options common to every level (each level with keepalived's own messages).
+    if depth <= 3 && common_option(ctx, depth, k, args)? {
+        return Ok(());
     }
     macro_rules! vs {
         () => {
@@ -2326,10 +2788,97 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 }
             }
             "lb_kind" | "lvs_method" => {
+                let prev = vs!().lvs_method;
+                if let Some(m) = lvs_method_line(ctx, args, "virtual", prev)? {
+                    vs!().lb_kind = Some(m.kind);
+                    vs!().lvs_method = Some(m);
+                }
+            }
+            "sorry_server_lvs_method" => {
+                if vs!().sorry_server.is_none() {
+                    err(ctx, "sorry_server forwarding used without sorry_server");
+                } else {
+                    let prev = vs!().sorry_server_lvs_method;
+                    if let Some(m) = lvs_method_line(ctx, args, "sorry", prev)? {
+                        vs!().sorry_server_lvs_method = Some(m);
+                    }
+                }
+            }
+            "hashed" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
+            | "mh-fallback" => {
+                // keepalived's lbflags_handler: flag-N always; the sh-/mh- flags only when
+                // that scheduler is already set (silently nothing for the other family);
+                // anything else (including `hashed`) is an error unless sh/mh is set.
+                let sched = vs!().lb_algo.clone().unwrap_or_default();
+                let f = &mut vs!().sched_flags;
+                match k {
+                    "flag-1" => f.flag_1 = true,
+                    "flag-2" => f.flag_2 = true,
+                    "flag-3" => f.flag_3 = true,
+                    _ if sched == "sh" => match k {
+                        "sh-port" => f.sh_port = true,
+                        "sh-fallback" => f.sh_fallback = true,
+                        _ => {}
+                    },
+                    _ if sched == "mh" => match k {
+                        "mh-port" => f.mh_port = true,
+                        "mh-fallback" => f.mh_fallback = true,
+                        _ => {}
+                    },
+                    _ => err(ctx, format!("{k} only applies to sh scheduler - ignoring")),
+                }
+            }
+            "persistence_engine" => {
                 let s = ctx.arg(args, 1)?;
-                match lb_kind(s) {
-                    Some(m) => vs!().lb_kind = Some(m),
-                    None => err(ctx, format!("Invalid lvs_method {s} - ignoring")),
+                // IP_VS_PENAME_MAXLEN is 16 with the NUL.
+                let mut v = s.to_string();
+                if v.len() > 15 {
+                    err(ctx, format!("persistence_name too long, truncating - {s}"));
+                    let mut end = 15;
+                    while !v.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    v.truncate(end);
+                }
+                vs!().persistence_engine = Some(v);
+            }
+            "ip_family" => {
+                let s = ctx.arg(args, 1)?;
+                let fam = match s {
+                    "inet" => Some(IpFamily::Inet),
+                    "inet6" => Some(IpFamily::Inet6),
+                    _ => {
+                        err(ctx, format!("unknown address family {s}"));
+                        None
+                    }
+                };
+                if let Some(fam) = fam {
+                    // keepalived knows the family of an address-based service already.
+                    let known = match &vs!().addr {
+                        VsAddr::Ip { addr, .. } => Some(if addr.is_ipv4() {
+                            IpFamily::Inet
+                        } else {
+                            IpFamily::Inet6
+                        }),
+                        _ => vs!().ip_family,
+                    };
+                    if known.is_some_and(|f| f != fam) {
+                        err(
+                            ctx,
+                            format!(
+                                "Virtual server specified family {s} conflicts with server family"
+                            ),
+                        );
+                    } else {
+                        vs!().ip_family = Some(fam);
+                    }
+                }
+            }
+            "snmp_name" => {
+                if args.len() != 2 {
+                    err(ctx, "virtual server snmp_name missing or extra parameters");
+                } else {
+                    vs!().snmp_name = Some(ctx.arg(args, 1)?.to_string());
                 }
             }
             "protocol" => {
@@ -2416,6 +2965,8 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                             port,
                             weight: None,
                             lvs_method: None,
+                            method: None,
+                            snmp_name: None,
                             notify_up: None,
                             notify_down: None,
                             uthreshold: None,
@@ -2472,6 +3023,20 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 }
             }
             "smtp_alert" => rs!().smtp_alert = opt_bool(ctx, args),
+            "lvs_method" => {
+                let prev = rs!().method;
+                if let Some(m) = lvs_method_line(ctx, args, "real", prev)? {
+                    rs!().lvs_method = Some(m.kind);
+                    rs!().method = Some(m);
+                }
+            }
+            "snmp_name" => {
+                if args.len() != 2 {
+                    err(ctx, "real server snmp_name missing or extra parameters");
+                } else {
+                    rs!().snmp_name = Some(ctx.arg(args, 1)?.to_string());
+                }
+            }
             "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" | "SMTP_CHECK" | "DNS_CHECK"
             | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
                 let kind = match k {
@@ -2508,9 +3073,24 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         match k {
             "connect_ip" | "bindto" => {
                 let a = ctx.arg(args, 1)?;
-                match ip(a) {
+                match sock_ip(a) {
                     Some(v) => {
-                        if k == "connect_ip" {
+                        let other = if k == "connect_ip" {
+                            ck!().bindto
+                        } else {
+                            ck!().connect_ip
+                        };
+                        if other.is_some_and(|o| o.is_ipv4() != v.is_ipv4()) {
+                            let o = if k == "connect_ip" {
+                                "bindto"
+                            } else {
+                                "connect_ip"
+                            };
+                            err(
+                                ctx,
+                                format!("{k} address {a} does not match address family of {o} - skipping"),
+                            );
+                        } else if k == "connect_ip" {
                             ck!().connect_ip = Some(v)
                         } else {
                             ck!().bindto = Some(v)
@@ -2520,15 +3100,29 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 }
             }
             "connect_port" | "bind_port" => {
-                if let Some(v) = unsigned(ctx, args, 1, 0, 65535)? {
-                    if k == "connect_port" {
-                        ck!().connect_port = Some(v as u16)
-                    } else {
-                        ck!().bind_port = Some(v as u16)
+                let a = ctx.arg(args, 1)?;
+                match read_unsigned(a, 1, 65535) {
+                    Ok(v) => {
+                        if k == "connect_port" {
+                            ck!().connect_port = Some(v as u16)
+                        } else {
+                            ck!().bind_port = Some(v as u16)
+                        }
+                    }
+                    Err(e) => {
+                        ctx.report(Severity::Error, "invalid-number", e);
+                        err(ctx, format!("Invalid checker {k} '{a}'"));
                     }
                 }
             }
-            "bind_if" => ck!().bind_if = Some(ctx.arg(args, 1)?.to_string()),
+            "bind_if" => {
+                let a = ctx.arg(args, 1)?;
+                if a.len() > 15 {
+                    err(ctx, format!("Interface name {a} is too long - ignoring"));
+                } else {
+                    ck!().bind_if = Some(a.to_string());
+                }
+            }
             "url" => ck!().urls.push(Url::default()),
             "misc_path" => {
                 // Like vrrp_script's `script`: the user comes from `user` or, when the block
@@ -2542,6 +3136,97 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 }
             }
             "misc_dynamic" => ck!().misc_dynamic = true,
+            "payload" => {
+                if args.len() < 2 {
+                    err(ctx, "UDP_CHECK payload requires a payload");
+                } else {
+                    match read_hex_str(&args.from(1).join(" "), false) {
+                        Some((d, _)) => ck!().udp_payload = Some(d),
+                        None => err(ctx, "Invalid hex string for UDP_CHECK payload"),
+                    }
+                }
+            }
+            "require_reply" => {
+                ck!().udp_require_reply = true;
+                if args.len() >= 2 {
+                    match read_hex_str(&args.from(1).join(" "), true) {
+                        Some(r) => ck!().udp_reply = Some(r),
+                        None => err(ctx, "Invalid hex string for UDP_CHECK reply"),
+                    }
+                }
+            }
+            "min_reply_length" | "max_reply_length" => {
+                let a = ctx.arg(args, 1)?;
+                match read_unsigned(a, 0, 65535) {
+                    Ok(v) => {
+                        if k == "min_reply_length" {
+                            ck!().udp_min_reply_length = Some(v as u16)
+                        } else {
+                            ck!().udp_max_reply_length = Some(v as u16)
+                        }
+                    }
+                    Err(e) => {
+                        ctx.report(Severity::Error, "invalid-number", e);
+                        let w = if k == "min_reply_length" {
+                            "min"
+                        } else {
+                            "max"
+                        };
+                        err(
+                            ctx,
+                            format!(
+                                "UDP_CHECK {w} length {a} not valid - must be between 0 & 65535"
+                            ),
+                        );
+                    }
+                }
+            }
+            "type" => {
+                let a = ctx.arg(args, 1)?;
+                match dns_type_code(a) {
+                    Some(t) => ck!().dns_type = Some(t),
+                    None => err(ctx, format!("Unknown DNS check type {a} - ignoring")),
+                }
+            }
+            "name" => {
+                let a = ctx.arg(args, 1)?;
+                let empty_label = (a.starts_with('.') && a != ".") || a.contains("..");
+                if ck!().dns_name.is_some() {
+                    err(ctx, "DNS_CHECK name already specified - ignoring");
+                } else if empty_label {
+                    err(
+                        ctx,
+                        format!("DNS_CHECK name '{a}' has empty label - ignoring"),
+                    );
+                } else {
+                    ck!().dns_name = Some(a.to_string());
+                }
+            }
+            "helo_name" => ck!().helo_name = Some(ctx.arg(args, 1)?.to_string()),
+            "http_protocol" => {
+                let s = ctx.arg(args, 1)?;
+                let v = match s {
+                    "1.0" => Some(HttpProtocol::Http10),
+                    "1.1" => Some(HttpProtocol::Http11),
+                    "1.0C" | "1.0c" => Some(HttpProtocol::Http10Close),
+                    _ => {
+                        err(ctx, format!("Invalid http_protocol version {s}"));
+                        None
+                    }
+                };
+                if v.is_some() {
+                    ck!().http_protocol = v;
+                }
+            }
+            "enable_sni" | "fast_recovery" => {
+                if let Some(b) = opt_bool(ctx, args) {
+                    if k == "enable_sni" {
+                        ck!().enable_sni = Some(b)
+                    } else {
+                        ck!().fast_recovery = Some(b)
+                    }
+                }
+            }
             _ => {}
         }
         return Ok(());

@@ -118,23 +118,6 @@ pub fn startup_warnings(cfg: &Config, lvs: &LvsConfig) -> Vec<String> {
         );
     }
     for vs in &cfg.virtual_servers {
-        if vs.lb_kind == Some(crate::model::LbKind::Tun) {
-            // The model keeps only the method name: tunnel options on the virtual server line
-            // are not available here.
-            if vs.real_servers.iter().all(|r| {
-                !r.parsed
-                    .contains_key("virtual_server/real_server/lvs_method")
-            }) {
-                w.push(format!(
-                    "virtual server {}: lvs_method TUN tunnel options (type/port/csum) on the virtual server are not read yet - using ipip",
-                    match &vs.addr {
-                        crate::model::VsAddr::Ip { addr, port } => format!("{addr} {}", port.unwrap_or(0)),
-                        crate::model::VsAddr::Fwmark(m) => format!("fwmark {m}"),
-                        crate::model::VsAddr::Group(g) => format!("group {g}"),
-                    }
-                ));
-            }
-        }
         if vs.ha_suspend {
             w.push(
                 "ha_suspend: checkers follow the virtual address being local, polled every second"
@@ -203,6 +186,38 @@ impl Fifos {
         b.push(0);
         for f in &mut self.0 {
             let _ = f.write(&b);
+        }
+    }
+}
+
+/// SMTP alerts, when `smtp_server` and `notification_email` are configured.
+struct Mail {
+    mailer: Option<crate::notify::smtp::Mailer>,
+    queued: u64,
+}
+
+impl Mail {
+    fn new(cfg: &Config) -> Mail {
+        let host = crate::config::host::SystemHost;
+        let name = crate::config::host::Host::hostname(&host);
+        let mailer = crate::notify::smtp::SmtpSettings::from_globals(&cfg.global, &name)
+            .map(|s| crate::notify::smtp::Mailer::new(s, tokio::runtime::Handle::current()));
+        Mail { mailer, queued: 0 }
+    }
+
+    fn send(&mut self, a: &crate::notify::smtp::Alert) {
+        if let Some(m) = &self.mailer {
+            m.send(a);
+            self.queued += 1;
+        }
+    }
+
+    /// Gives the mails queued at shutdown up to `max` to go out.
+    async fn flush(&self, max: Duration) {
+        let Some(m) = &self.mailer else { return };
+        let deadline = clock::now() + max;
+        while m.sent() + m.failed() < self.queued && clock::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
@@ -291,12 +306,29 @@ pub async fn drive_with(
             tracing::error!("IPVS: {e}");
         }
     }
-    let tls = TlsConfigs::new()?;
+    let tls = match TlsConfigs::from_ssl(cfg.ssl.as_ref()) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!("{e} - SSL_GET checks run without a client certificate");
+            TlsConfigs::new()?
+        }
+    };
     let seed = clock::wall_now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1)
         ^ std::process::id() as u64;
+    let pings = lvs_cfg
+        .virtual_servers
+        .iter()
+        .flat_map(|v| &v.reals)
+        .flat_map(|r| &r.checkers)
+        .any(|c| matches!(c.probe, crate::check::spec::Probe::Ping));
+    let ping_range = if pings {
+        probe::widen_ping_group_range()
+    } else {
+        None
+    };
     let mut core = Lvs::new(lvs_cfg, clock::now(), seed);
 
     // Program the start-up table: create or correct our services, leave others alone.
@@ -344,6 +376,7 @@ pub async fn drive_with(
     check_suspend(&mut core, &mut suspended);
 
     let mut fifos = Fifos::open(&cfg);
+    let mut mail = Mail::new(&cfg);
     let (tx, mut rx) = mpsc::unbounded_channel::<(CheckerId, Outcome)>();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -352,7 +385,7 @@ pub async fn drive_with(
         while let Some(a) = core.poll_action() {
             match a {
                 Action::Probe(id) => {
-                    let spec = core.spec(id).clone();
+                    let spec = core.probe_spec(id);
                     let tls = tls.clone();
                     let tx = tx.clone();
                     tokio::spawn(async move {
@@ -363,6 +396,7 @@ pub async fn drive_with(
                 Action::Log(l) => tracing::info!("{l}"),
                 Action::Run(s) => run_script(&s),
                 Action::Fifo(l) => fifos.write(&l),
+                Action::Alert(a) => mail.send(&a),
             }
         }
         let dirty = core.take_dirty();
@@ -424,9 +458,12 @@ pub async fn drive_with(
             Action::Log(l) => tracing::info!("{l}"),
             Action::Run(s) => run_script(&s),
             Action::Fifo(l) => fifos.write(&l),
+            Action::Alert(a) => mail.send(&a),
             Action::Probe(_) => {}
         }
     }
+    mail.flush(Duration::from_secs(2)).await;
+    probe::restore_ping_group_range(ping_range);
     if opts.release_on_stop {
         let ops: Vec<Op> = owned
             .iter()

@@ -6,10 +6,9 @@
 //! keepalived reports is returned as a warning in keepalived's words.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use crate::check::spec::{self, CheckSpec};
-use crate::model::{self, Config, LbKind, Parsed, Script, VsAddr, VsgEntry};
+use crate::model::{self, Config, LbKind, Script, VsAddr, VsgEntry};
 
 use super::types::*;
 
@@ -23,6 +22,8 @@ pub const DEFAULT_SCHEDULER: &str = "wlc";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LvsConfig {
     pub virtual_servers: Vec<VsSpec>,
+    /// `no_checker_emails`: checker mails only when the real server as a whole changes.
+    pub no_checker_emails: bool,
     /// keepalived-style messages about corrections and unsupported features, in config order.
     pub warnings: Vec<String>,
 }
@@ -45,6 +46,8 @@ pub struct VsSpec {
     pub quorum_down: Option<Script>,
     pub omega: bool,
     pub ha_suspend: bool,
+    /// Quorum mails (`smtp_alert`, else `smtp_alert_checker`, else `smtp_alert`, else off).
+    pub smtp_alert: bool,
 }
 
 /// A real server (or the sorry server).
@@ -65,6 +68,9 @@ pub struct RsSpec {
     pub notify_up: Option<Script>,
     pub notify_down: Option<Script>,
     pub checkers: Vec<CheckSpec>,
+    /// Checker mails (`smtp_alert`, else `smtp_alert_checker`, else `smtp_alert`, else
+    /// **on** - keepalived's real-server default).
+    pub smtp_alert: bool,
 }
 
 impl RsSpec {
@@ -88,14 +94,6 @@ impl RsSpec {
     }
 }
 
-fn last_args<'a>(parsed: &'a Parsed, key: &str) -> Option<&'a [String]> {
-    parsed.get(key).and_then(|v| v.last()).map(|v| v.as_slice())
-}
-
-fn has(parsed: &Parsed, key: &str) -> bool {
-    parsed.contains_key(key)
-}
-
 fn proto_str(p: Option<Protocol>) -> &'static str {
     match p {
         Some(Protocol::Tcp) => "tcp",
@@ -111,47 +109,32 @@ pub fn trio(addr: &IpAddr, proto: &str, port: u16) -> String {
     format!("[{addr}]:{proto}:{port}")
 }
 
-/// `lvs_method NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]` arguments.
-fn forward_from_words(words: &[String]) -> Option<Forward> {
-    let kind = match words.first()?.as_str() {
-        "NAT" => return Some(Forward::Nat),
-        "DR" => return Some(Forward::Dr),
-        "TUN" => LbKind::Tun,
-        _ => return None,
-    };
-    debug_assert_eq!(kind, LbKind::Tun);
-    let mut t = Tunnel::default();
-    let mut i = 1;
-    while i < words.len() {
-        match words[i].as_str() {
-            "type" => {
-                t.kind = match words.get(i + 1).map(String::as_str) {
-                    Some("gue") => TunnelKind::Gue,
-                    Some("gre") => TunnelKind::Gre,
-                    _ => TunnelKind::Ipip,
-                };
-                i += 1;
-            }
-            "port" => {
-                t.port = words.get(i + 1).and_then(|p| p.parse().ok()).unwrap_or(0);
-                i += 1;
-            }
-            "nocsum" => t.csum = TunnelCsum::NoCsum,
-            "csum" => t.csum = TunnelCsum::Csum,
-            "remcsum" => t.csum = TunnelCsum::RemCsum,
-            _ => {}
-        }
-        i += 1;
+/// A decoded `lvs_method` line as the kernel's forwarding method.
+fn forward_of_method(m: model::LvsMethod) -> Forward {
+    match m.kind {
+        LbKind::Nat => Forward::Nat,
+        LbKind::Dr => Forward::Dr,
+        LbKind::Tun => Forward::Tun(Tunnel {
+            kind: match m.tunnel.kind {
+                model::TunnelType::Ipip => TunnelKind::Ipip,
+                model::TunnelType::Gue => TunnelKind::Gue,
+                model::TunnelType::Gre => TunnelKind::Gre,
+            },
+            port: m.tunnel.port,
+            csum: match m.tunnel.csum {
+                model::TunnelCsum::NoCsum => TunnelCsum::NoCsum,
+                model::TunnelCsum::Csum => TunnelCsum::Csum,
+                model::TunnelCsum::RemCsum => TunnelCsum::RemCsum,
+            },
+        }),
     }
-    Some(Forward::Tun(t))
 }
 
 fn forward_of(kind: LbKind) -> Forward {
-    match kind {
-        LbKind::Nat => Forward::Nat,
-        LbKind::Dr => Forward::Dr,
-        LbKind::Tun => Forward::Tun(Tunnel::default()),
-    }
+    forward_of_method(model::LvsMethod {
+        kind,
+        tunnel: Default::default(),
+    })
 }
 
 fn granularity(s: &str, family: Family) -> Option<u32> {
@@ -237,7 +220,11 @@ fn expand_group(
 
 /// Builds the LVS configuration from the model.
 pub fn build(cfg: &Config) -> LvsConfig {
-    let mut out = LvsConfig::default();
+    let mut out = LvsConfig {
+        no_checker_emails: spec::parsed_bool(&cfg.global.parsed, "global_defs/no_checker_emails")
+            .unwrap_or(false),
+        ..Default::default()
+    };
     for vs in &cfg.virtual_servers {
         if let Some(v) = build_vs(cfg, vs, &mut out.warnings) {
             out.virtual_servers.push(v);
@@ -247,7 +234,6 @@ pub fn build(cfg: &Config) -> LvsConfig {
 }
 
 fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Option<VsSpec> {
-    let p = &vs.parsed;
     let scheduler = vs
         .lb_algo
         .clone()
@@ -258,10 +244,10 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
         .first()
         .map(|r| Family::of(&r.addr))
         .unwrap_or(Family::V4);
-    let fwmark_family = match last_args(p, "virtual_server/ip_family").and_then(|a| a.first()) {
-        Some(f) if f == "inet6" => Family::V6,
-        Some(f) if f == "inet" => Family::V4,
-        _ => rs_family,
+    let fwmark_family = match vs.ip_family {
+        Some(model::IpFamily::Inet6) => Family::V6,
+        Some(model::IpFamily::Inet) => Family::V4,
+        None => rs_family,
     };
 
     let mut persistence = vs.persistence_timeout.map(|d| d.as_secs() as u32);
@@ -382,27 +368,19 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
             flags |= ServiceFlags::ONEPACKET;
         }
     }
-    for (kw, bit) in [
-        ("flag-1", ServiceFlags::SCHED1),
-        ("flag-2", ServiceFlags::SCHED2),
-        ("flag-3", ServiceFlags::SCHED3),
+    // keepalived already dropped the sh-/mh- flags of another scheduler while parsing.
+    let sf = vs.sched_flags;
+    for (on, bit) in [
+        (sf.flag_1, ServiceFlags::SCHED1),
+        (sf.flag_2, ServiceFlags::SCHED2),
+        (sf.flag_3, ServiceFlags::SCHED3),
+        (sf.sh_port, ServiceFlags::SH_PORT),
+        (sf.sh_fallback, ServiceFlags::SH_FALLBACK),
+        (sf.mh_port, ServiceFlags::MH_PORT),
+        (sf.mh_fallback, ServiceFlags::MH_FALLBACK),
     ] {
-        if has(p, &format!("virtual_server/{kw}")) {
+        if on {
             flags |= bit;
-        }
-    }
-    for (kw, sched, bit) in [
-        ("sh-port", "sh", ServiceFlags::SH_PORT),
-        ("sh-fallback", "sh", ServiceFlags::SH_FALLBACK),
-        ("mh-port", "mh", ServiceFlags::MH_PORT),
-        ("mh-fallback", "mh", ServiceFlags::MH_FALLBACK),
-    ] {
-        if has(p, &format!("virtual_server/{kw}")) {
-            if scheduler == sched {
-                flags |= bit;
-            } else {
-                w.push(format!("{kw} only applies to sh scheduler - ignoring"));
-            }
         }
     }
 
@@ -424,14 +402,16 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
                 )),
             }
         }
-        service.pe_name = last_args(p, "virtual_server/persistence_engine")
-            .and_then(|a| a.first())
-            .cloned();
+        service.pe_name = vs.persistence_engine.clone();
     }
 
     // forwarding
-    let vs_forward = match vs.lb_kind {
-        Some(k) => forward_of(k),
+    let vs_forward = match vs
+        .lvs_method
+        .map(forward_of_method)
+        .or(vs.lb_kind.map(forward_of))
+    {
+        Some(f) => f,
         None => {
             w.push(format!(
                 "Virtual server {label}: no forwarding method set, setting default NAT"
@@ -455,8 +435,9 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
     let mut reals: Vec<RsSpec> = Vec::new();
     let mut weight_sum: u64 = 0;
     for rs in &vs.real_servers {
-        let forward = last_args(&rs.parsed, "virtual_server/real_server/lvs_method")
-            .and_then(forward_from_words)
+        let forward = rs
+            .method
+            .map(forward_of_method)
             .or(rs.lvs_method.map(forward_of))
             .unwrap_or(vs_forward);
         // the port keepalived shows and checks: a single-address service fills it in
@@ -492,11 +473,7 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
         let weight = rs.weight.unwrap_or(vs_weight);
         weight_sum += weight as u64;
         let inhibit = rs.options.inhibit_on_failure.unwrap_or(vs_inhibit);
-        let alpha = rs
-            .options
-            .alpha
-            .or_else(|| spec::parsed_bool(&rs.parsed, "virtual_server/real_server/alpha"))
-            .unwrap_or(vs_alpha);
+        let alpha = rs.options.alpha.unwrap_or(vs_alpha);
         let mut checkers = Vec::new();
         for ck in &rs.checkers {
             match spec::build(
@@ -526,12 +503,14 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
             notify_up: rs.notify_up.clone(),
             notify_down: rs.notify_down.clone(),
             checkers,
+            smtp_alert: crate::notify::smtp::real_server_alerts_enabled(rs.smtp_alert, &cfg.global),
         });
     }
 
     let sorry = vs.sorry_server.map(|(addr, port)| {
-        let forward = last_args(p, "virtual_server/sorry_server_lvs_method")
-            .and_then(forward_from_words)
+        let forward = vs
+            .sorry_server_lvs_method
+            .map(forward_of_method)
             .unwrap_or(vs_forward);
         let shown_port = match (single_port, forward) {
             (Some(sp), Forward::Nat) => Some(port.unwrap_or(sp)),
@@ -563,6 +542,7 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
             notify_up: None,
             notify_down: None,
             checkers: Vec::new(),
+            smtp_alert: false,
         }
     });
 
@@ -592,6 +572,7 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
         quorum_down: vs.quorum_down.clone(),
         omega: vs.omega,
         ha_suspend,
+        smtp_alert: crate::notify::smtp::virtual_server_alerts_enabled(vs.smtp_alert, &cfg.global),
     })
 }
 
@@ -635,10 +616,4 @@ pub fn initial_table(cfg: &LvsConfig) -> super::plan::Table {
 /// A socket address for a checker target.
 pub fn sock(addr: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(addr, port)
-}
-
-/// Parses a keepalived timer argument (seconds, decimals allowed).
-pub fn timer_arg(words: &[String]) -> Option<Duration> {
-    let s = words.first()?;
-    crate::config::values::read_timer(s, 0, u32::MAX as u64 * 1_000_000).0
 }

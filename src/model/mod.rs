@@ -504,6 +504,71 @@ pub enum LbKind {
     Tun,
 }
 
+/// Tunnel encapsulation of `lvs_method TUN type ...`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum TunnelType {
+    #[default]
+    Ipip,
+    Gue,
+    Gre,
+}
+
+/// Checksum option of `lvs_method TUN ... nocsum|csum|remcsum`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum TunnelCsum {
+    #[default]
+    NoCsum,
+    Csum,
+    RemCsum,
+}
+
+/// Tunnel options of `lvs_method TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TunnelOpts {
+    pub kind: TunnelType,
+    /// GUE destination port (0 otherwise).
+    pub port: u16,
+    pub csum: TunnelCsum,
+}
+
+/// A whole `lvs_method` / `lb_kind` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LvsMethod {
+    pub kind: LbKind,
+    /// Meaningful for TUN only (keepalived keeps the previous line's options otherwise).
+    pub tunnel: TunnelOpts,
+}
+
+/// `ip_family` of a fwmark virtual server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum IpFamily {
+    Inet,
+    Inet6,
+}
+
+/// Scheduler flags (`flag-1..3`, `sh-port`, `sh-fallback`, `mh-port`, `mh-fallback`), as
+/// keepalived accepted them (the sh/mh ones only when that scheduler was set before them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SchedFlags {
+    pub flag_1: bool,
+    pub flag_2: bool,
+    pub flag_3: bool,
+    pub sh_port: bool,
+    pub sh_fallback: bool,
+    pub mh_port: bool,
+    pub mh_fallback: bool,
+}
+
+/// `http_protocol` of HTTP_GET / SSL_GET.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum HttpProtocol {
+    #[default]
+    Http10,
+    /// 1.0 plus `Connection: close`.
+    Http10Close,
+    Http11,
+}
+
 /// `protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Protocol {
@@ -546,6 +611,14 @@ pub struct VirtualServer {
     pub ops: bool,
     pub smtp_alert: Option<bool>,
     pub weight: Option<u32>,
+    /// The whole `lb_kind`/`lvs_method` line (with tunnel options).
+    pub lvs_method: Option<LvsMethod>,
+    pub sched_flags: SchedFlags,
+    pub persistence_engine: Option<String>,
+    pub ip_family: Option<IpFamily>,
+    pub snmp_name: Option<String>,
+    /// `sorry_server_lvs_method` (the virtual server's method when unset).
+    pub sorry_server_lvs_method: Option<LvsMethod>,
     pub options: CheckOptions,
     pub real_servers: Vec<RealServer>,
     pub parsed: Parsed,
@@ -558,6 +631,9 @@ pub struct RealServer {
     pub port: Option<u16>,
     pub weight: Option<u32>,
     pub lvs_method: Option<LbKind>,
+    /// The whole `lvs_method` line (with tunnel options).
+    pub method: Option<LvsMethod>,
+    pub snmp_name: Option<String>,
     pub notify_up: Option<Script>,
     pub notify_down: Option<Script>,
     pub uthreshold: Option<u32>,
@@ -609,6 +685,25 @@ pub struct Checker {
     pub misc_path: Option<Script>,
     pub misc_timeout: Option<Duration>,
     pub misc_dynamic: bool,
+    /// MISC_CHECK `user USER [GROUP]`.
+    pub misc_user: Option<(String, Option<String>)>,
+    pub http_protocol: Option<HttpProtocol>,
+    pub enable_sni: Option<bool>,
+    pub fast_recovery: Option<bool>,
+    /// UDP_CHECK `payload` (keepalived sends 32 bytes of "keepalived check - " without it).
+    pub udp_payload: Option<Vec<u8>>,
+    /// UDP_CHECK `require_reply`.
+    pub udp_require_reply: bool,
+    /// UDP_CHECK `require_reply HEX`: expected bytes and a mask of bits to ignore (`X`).
+    pub udp_reply: Option<(Vec<u8>, Vec<u8>)>,
+    pub udp_min_reply_length: Option<u16>,
+    pub udp_max_reply_length: Option<u16>,
+    /// DNS_CHECK `type` (record type code; SOA by default).
+    pub dns_type: Option<u16>,
+    /// DNS_CHECK `name` (the root by default).
+    pub dns_name: Option<String>,
+    /// SMTP_CHECK `helo_name`.
+    pub helo_name: Option<String>,
     pub parsed: Parsed,
 }
 
@@ -627,6 +722,18 @@ impl Checker {
             misc_path: None,
             misc_timeout: None,
             misc_dynamic: false,
+            misc_user: None,
+            http_protocol: None,
+            enable_sni: None,
+            fast_recovery: None,
+            udp_payload: None,
+            udp_require_reply: false,
+            udp_reply: None,
+            udp_min_reply_length: None,
+            udp_max_reply_length: None,
+            dns_type: None,
+            dns_name: None,
+            helo_name: None,
             parsed: Parsed::new(),
         }
     }

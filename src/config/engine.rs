@@ -8,7 +8,7 @@
 
 use super::diag::{Diagnostic, Severity, Span};
 use super::keywords::{section_of, Kind, Kw, Section, ROOT};
-use super::lexer::{words, Tok};
+use super::lexer::{words_into, Tok};
 use super::source::Line;
 
 /// A parse pass: which of keepalived's processes is reading.
@@ -42,30 +42,55 @@ pub struct Abort;
 /// A tokenised line.
 pub struct Lexed<'a> {
     pub line: &'a Line,
-    pub toks: Vec<Tok>,
+    pub toks: &'a [Tok<'a>],
+}
+
+/// The words of every line, in one vector (a vector per line cost an allocation and 24 bytes
+/// per line on top of its words).
+pub struct Tokens<'a> {
+    toks: Vec<Tok<'a>>,
+    /// End index in `toks` of each line's words.
+    ends: Vec<u32>,
+}
+
+impl<'a> Tokens<'a> {
+    /// Pairs every line with its words; `lines` must be the slice given to [`tokenize`].
+    pub fn lexed(&'a self, lines: &'a [Line]) -> Vec<Lexed<'a>> {
+        let mut start = 0;
+        lines
+            .iter()
+            .zip(&self.ends)
+            .map(|(line, &end)| {
+                let toks = &self.toks[start..end as usize];
+                start = end as usize;
+                Lexed { line, toks }
+            })
+            .collect()
+    }
 }
 
 /// Tokenises every line once; reports unmatched quotes.
-pub fn lex(lines: &[Line]) -> (Vec<Lexed<'_>>, Vec<Diagnostic>) {
+pub fn tokenize(lines: &[Line]) -> (Tokens<'_>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let lexed = lines
-        .iter()
-        .map(|line| {
-            let w = words(&line.text);
-            if w.unmatched_quote {
-                diags.push(
-                    Diagnostic::new(
-                        Severity::Error,
-                        "unmatched-quote",
-                        format!("Unmatched quote: '{}'", line.text),
-                    )
-                    .at(line.span),
-                );
-            }
-            Lexed { line, toks: w.toks }
-        })
-        .collect();
-    (lexed, diags)
+    let mut toks = Vec::new();
+    let mut ends = Vec::with_capacity(lines.len());
+    for line in lines {
+        let mut unmatched = false;
+        words_into(&line.text, &mut toks, &mut unmatched);
+        if unmatched {
+            diags.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    "unmatched-quote",
+                    format!("Unmatched quote: '{}'", line.text),
+                )
+                .at(line.span),
+            );
+        }
+        ends.push(toks.len() as u32);
+    }
+    toks.shrink_to_fit();
+    (Tokens { toks, ends }, diags)
 }
 
 /// The arguments of one keyword line.
@@ -82,7 +107,7 @@ impl<'a> Args<'a> {
     }
     /// Word `i` (0 = the keyword) if present.
     pub fn opt(&self, i: usize) -> Option<&'a str> {
-        self.lexed.toks.get(i).map(|t| t.text.as_str())
+        self.lexed.toks.get(i).map(|t| t.text)
     }
     /// All words from `i` on.
     pub fn from(&self, i: usize) -> Vec<String> {
@@ -90,7 +115,7 @@ impl<'a> Args<'a> {
             .toks
             .iter()
             .skip(i)
-            .map(|t| t.text.clone())
+            .map(|t| t.text.to_string())
             .collect()
     }
     pub fn span(&self) -> Span {
@@ -99,14 +124,14 @@ impl<'a> Args<'a> {
     /// Span of word `i` (the line when absent).
     pub fn span_of(&self, i: usize) -> Span {
         match self.lexed.toks.get(i) {
-            Some(t) => self.lexed.line.span_at(t.off, t.len),
+            Some(t) => self.lexed.line.span_at(t.off(), t.len()),
             None => self.lexed.line.span,
         }
     }
     /// The raw text of the line after word `i-1` (for command strings).
     pub fn rest_text(&self, i: usize) -> Option<&'a str> {
         let t = self.lexed.toks.get(i)?;
-        Some(&self.lexed.line.text[t.off..])
+        Some(&self.lexed.line.text[t.off()..])
     }
 }
 
@@ -215,7 +240,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
     pub fn value_block(
         &mut self,
         args: &Args<'_>,
-        f: impl FnMut(&mut Self, &[Tok], &'a Lexed<'a>) -> Result<(), Abort>,
+        f: impl FnMut(&mut Self, &[Tok<'a>], &'a Lexed<'a>) -> Result<(), Abort>,
     ) -> Result<(), Abort> {
         self.value_block_at(args, 1, f)
     }
@@ -226,7 +251,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
         &mut self,
         args: &Args<'_>,
         first: usize,
-        mut f: impl FnMut(&mut Self, &[Tok], &'a Lexed<'a>) -> Result<(), Abort>,
+        mut f: impl FnMut(&mut Self, &[Tok<'a>], &'a Lexed<'a>) -> Result<(), Abort>,
     ) -> Result<(), Abort> {
         let mut need_bob = true;
         if args.len() > first {
@@ -250,7 +275,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
             if l.toks.is_empty() {
                 continue;
             }
-            let mut toks: &[Tok] = &l.toks;
+            let mut toks: &[Tok<'a>] = l.toks;
             if need_bob {
                 need_bob = false;
                 if toks[0].text == "{" {
@@ -290,7 +315,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
             let Some(first) = l.toks.first() else {
                 continue;
             };
-            let s = first.text.as_str();
+            let s = first.text;
             if self.skip_sublevel == -1 {
                 if s == "{" {
                     self.skip_sublevel = 1;
@@ -301,8 +326,8 @@ impl<'a, B: Handlers> Ctx<'a, B> {
             }
             if self.skip_sublevel != 0 {
                 let mut last = s;
-                for t in &l.toks {
-                    last = t.text.as_str();
+                for t in l.toks {
+                    last = t.text;
                     if last == "{" {
                         self.skip_sublevel += 1;
                     } else if last == "}" {
@@ -341,7 +366,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
             }
             let Some(kw) = table.iter().find(|k| k.name == s) else {
                 self.report_at(
-                    l.line.span_at(first.off, first.len),
+                    l.line.span_at(first.off(), first.len()),
                     Severity::Error,
                     "unknown-keyword",
                     format!("Unknown keyword '{s}'"),
@@ -381,12 +406,7 @@ mod tests {
             if kw.kind == Kind::ValueBlock {
                 let mut seen = Vec::new();
                 ctx.value_block(args, |_, toks, _| {
-                    seen.push(
-                        toks.iter()
-                            .map(|t| t.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    );
+                    seen.push(toks.iter().map(|t| t.text).collect::<Vec<_>>().join(" "));
                     Ok(())
                 })?;
                 ctx.b.0.push(format!("{}[{}]", kw.path, seen.join("|")));
@@ -418,7 +438,8 @@ mod tests {
 
     fn run(src: &[&str], pass: Pass) -> (Vec<String>, Vec<(u32, String)>) {
         let ls = lines(src);
-        let (lx, _) = lex(&ls);
+        let (tk, _) = tokenize(&ls);
+        let lx = tk.lexed(&ls);
         let mut c = Ctx::new(&lx, pass, Trace::default());
         let _ = c.run();
         (

@@ -8,7 +8,7 @@
 
 use super::diag::{Diagnostic, Severity, Span};
 use super::keywords::{section_of, Kind, Kw, Section, ROOT};
-use super::lexer::{words_into, Tok};
+use super::lexer::{words, words_into, Tok};
 use super::source::Line;
 
 /// A parse pass: which of keepalived's processes is reading.
@@ -40,6 +40,7 @@ impl Pass {
 pub struct Abort;
 
 /// A tokenised line.
+#[derive(Clone, Copy)]
 pub struct Lexed<'a> {
     pub line: &'a Line,
     pub toks: &'a [Tok<'a>],
@@ -48,24 +49,24 @@ pub struct Lexed<'a> {
 /// The words of every line, in one vector (a vector per line cost an allocation and 24 bytes
 /// per line on top of its words).
 pub struct Tokens<'a> {
+    lines: &'a [Line],
     toks: Vec<Tok<'a>>,
     /// End index in `toks` of each line's words.
     ends: Vec<u32>,
 }
 
 impl<'a> Tokens<'a> {
-    /// Pairs every line with its words; `lines` must be the slice given to [`tokenize`].
-    pub fn lexed(&'a self, lines: &'a [Line]) -> Vec<Lexed<'a>> {
-        let mut start = 0;
-        lines
-            .iter()
-            .zip(&self.ends)
-            .map(|(line, &end)| {
-                let toks = &self.toks[start..end as usize];
-                start = end as usize;
-                Lexed { line, toks }
-            })
-            .collect()
+    /// Line `i` with its words.
+    pub fn get(&self, i: usize) -> Option<Lexed<'_>> {
+        let line = self.lines.get(i)?;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        Some(Lexed {
+            line,
+            toks: &self.toks[start..self.ends[i] as usize],
+        })
     }
 }
 
@@ -75,9 +76,7 @@ pub fn tokenize(lines: &[Line]) -> (Tokens<'_>, Vec<Diagnostic>) {
     let mut toks = Vec::new();
     let mut ends = Vec::with_capacity(lines.len());
     for line in lines {
-        let mut unmatched = false;
-        words_into(&line.text, &mut toks, &mut unmatched);
-        if unmatched {
+        if words_into(&line.text, &mut toks) {
             diags.push(
                 Diagnostic::new(
                     Severity::Error,
@@ -90,12 +89,12 @@ pub fn tokenize(lines: &[Line]) -> (Tokens<'_>, Vec<Diagnostic>) {
         ends.push(toks.len() as u32);
     }
     toks.shrink_to_fit();
-    (Tokens { toks, ends }, diags)
+    (Tokens { lines, toks, ends }, diags)
 }
 
 /// The arguments of one keyword line.
 pub struct Args<'a> {
-    pub lexed: &'a Lexed<'a>,
+    pub lexed: Lexed<'a>,
 }
 
 impl<'a> Args<'a> {
@@ -123,21 +122,22 @@ impl<'a> Args<'a> {
     }
     /// Span of word `i` (the line when absent).
     pub fn span_of(&self, i: usize) -> Span {
-        match self.lexed.toks.get(i) {
-            Some(t) => self.lexed.line.span_at(t.off(), t.len()),
+        // Offsets are not kept per word: split the line again (diagnostics only).
+        match words(&self.lexed.line.text).toks.get(i) {
+            Some(w) => self.lexed.line.span_at(w.off, w.len),
             None => self.lexed.line.span,
         }
     }
     /// The raw text of the line after word `i-1` (for command strings).
     pub fn rest_text(&self, i: usize) -> Option<&'a str> {
-        let t = self.lexed.toks.get(i)?;
-        Some(&self.lexed.line.text[t.off()..])
+        let w = *words(&self.lexed.line.text).toks.get(i)?;
+        Some(&self.lexed.line.text[w.off..])
     }
 }
 
 /// Parse state shared by the engine and the keyword handlers.
 pub struct Ctx<'a, B> {
-    lexed: &'a [Lexed<'a>],
+    lexed: &'a Tokens<'a>,
     pos: usize,
     /// Index of the line most recently read (keepalived reports at the current line).
     cur: usize,
@@ -158,7 +158,7 @@ pub trait Handlers: Sized {
 }
 
 impl<'a, B: Handlers> Ctx<'a, B> {
-    pub fn new(lexed: &'a [Lexed<'a>], pass: Pass, b: B) -> Self {
+    pub fn new(lexed: &'a Tokens<'a>, pass: Pass, b: B) -> Self {
         Ctx {
             lexed,
             pos: 0,
@@ -176,7 +176,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
         self.process_stream(ROOT, false).map(|_| ())
     }
 
-    fn next(&mut self) -> Option<&'a Lexed<'a>> {
+    fn next(&mut self) -> Option<Lexed<'a>> {
         let l = self.lexed.get(self.pos)?;
         self.cur = self.pos;
         self.pos += 1;
@@ -240,7 +240,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
     pub fn value_block(
         &mut self,
         args: &Args<'_>,
-        f: impl FnMut(&mut Self, &[Tok<'a>], &'a Lexed<'a>) -> Result<(), Abort>,
+        f: impl FnMut(&mut Self, &[Tok<'a>], Lexed<'a>) -> Result<(), Abort>,
     ) -> Result<(), Abort> {
         self.value_block_at(args, 1, f)
     }
@@ -251,7 +251,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
         &mut self,
         args: &Args<'_>,
         first: usize,
-        mut f: impl FnMut(&mut Self, &[Tok<'a>], &'a Lexed<'a>) -> Result<(), Abort>,
+        mut f: impl FnMut(&mut Self, &[Tok<'a>], Lexed<'a>) -> Result<(), Abort>,
     ) -> Result<(), Abort> {
         let mut need_bob = true;
         if args.len() > first {
@@ -366,7 +366,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
             }
             let Some(kw) = table.iter().find(|k| k.name == s) else {
                 self.report_at(
-                    l.line.span_at(first.off(), first.len()),
+                    Args { lexed: l }.span_of(0),
                     Severity::Error,
                     "unknown-keyword",
                     format!("Unknown keyword '{s}'"),
@@ -424,7 +424,7 @@ mod tests {
         src.iter()
             .enumerate()
             .map(|(i, t)| Line {
-                text: t.to_string(),
+                text: (*t).into(),
                 span: Span {
                     file: FileId(0),
                     line: i as u32 + 1,
@@ -439,8 +439,7 @@ mod tests {
     fn run(src: &[&str], pass: Pass) -> (Vec<String>, Vec<(u32, String)>) {
         let ls = lines(src);
         let (tk, _) = tokenize(&ls);
-        let lx = tk.lexed(&ls);
-        let mut c = Ctx::new(&lx, pass, Trace::default());
+        let mut c = Ctx::new(&tk, pass, Trace::default());
         let _ = c.run();
         (
             c.b.0,

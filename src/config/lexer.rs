@@ -14,32 +14,24 @@ use nom_locate::LocatedSpan;
 
 type In<'a> = LocatedSpan<&'a str>;
 
-/// A word of a logical line and its byte offset in that line. The text borrows from the line
-/// (one allocation per word was a quarter of the check time on big configs).
+/// A word of a logical line, as the parse passes keep it: only its text (without quotes),
+/// borrowed from the line. Every word of a big config stays alive for all passes, so this is
+/// kept to 16 bytes; [`words`] gives the offsets when a diagnostic needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tok<'a> {
+    pub text: &'a str,
+}
+
+/// A word of a logical line with its place in that line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word<'a> {
     /// The word without its quotes.
     pub text: &'a str,
     /// Byte offset of the word's first character (the opening quote for quoted words).
-    pub off: u32,
+    pub off: usize,
     /// Byte length of the word as written (including quotes).
-    pub len: u32,
+    pub len: usize,
     pub quoted: bool,
-}
-
-impl Tok<'_> {
-    /// Byte offset as a `usize`.
-    pub fn off(&self) -> usize {
-        self.off as usize
-    }
-    /// Byte length as written, as a `usize`.
-    pub fn len(&self) -> usize {
-        self.len as usize
-    }
-    /// Whether the word as written is empty (never: even `""` is two bytes).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 /// keepalived's whitespace set for splitting words.
@@ -63,7 +55,7 @@ impl<'a> Sub<'a> for In<'a> {
 /// The result of splitting an ordinary line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Words<'a> {
-    pub toks: Vec<Tok<'a>>,
+    pub toks: Vec<Word<'a>>,
     /// Set when a `"` had no partner: keepalived reports "Unmatched quote" and drops the rest.
     pub unmatched_quote: bool,
 }
@@ -71,14 +63,19 @@ pub struct Words<'a> {
 /// Splits an ordinary line into words (keepalived's `alloc_strvec_r`).
 pub fn words(line: &str) -> Words<'_> {
     let mut out = Words::default();
-    words_into(line, &mut out.toks, &mut out.unmatched_quote);
+    out.unmatched_quote = scan(line, |w| out.toks.push(w));
     out
 }
 
-/// [`words`] appending to `toks`; sets `unmatched_quote` when a `"` has no partner.
+/// [`words`] appending only the texts to `toks`; returns whether a `"` had no partner.
+pub fn words_into<'a>(line: &'a str, toks: &mut Vec<Tok<'a>>) -> bool {
+    scan(line, |w| toks.push(Tok { text: w.text }))
+}
+
+/// Calls `f` for each word of `line`; returns true when it stopped at an unmatched quote.
 ///
 /// Every blank is ASCII, so scanning bytes splits exactly where the character rules do.
-pub fn words_into<'a>(line: &'a str, toks: &mut Vec<Tok<'a>>, unmatched_quote: &mut bool) {
+fn scan<'a>(line: &'a str, mut f: impl FnMut(Word<'a>)) -> bool {
     let b = line.as_bytes();
     let white = |c: u8| matches!(c, b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' | b'\x0b');
     let mut i = 0;
@@ -91,8 +88,7 @@ pub fn words_into<'a>(line: &'a str, toks: &mut Vec<Tok<'a>>, unmatched_quote: &
         let (text, quoted) = if b[i] == b'"' {
             let Some(n) = b[i + 1..].iter().position(|&c| c == b'"') else {
                 // Only an opening quote without its partner gets here.
-                *unmatched_quote = true;
-                return;
+                return true;
             };
             i += n + 2;
             (&line[start + 1..i - 1], true)
@@ -102,13 +98,14 @@ pub fn words_into<'a>(line: &'a str, toks: &mut Vec<Tok<'a>>, unmatched_quote: &
             }
             (&line[start..i], false)
         };
-        toks.push(Tok {
+        f(Word {
             text,
-            off: start as u32,
-            len: (i - start) as u32,
+            off: start,
+            len: i - start,
             quoted,
         });
     }
+    false
 }
 
 /// Why a command string could not be split.

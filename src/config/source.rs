@@ -30,7 +30,8 @@ const MAX_GEN_DEPTH: usize = 64;
 /// One logical line, ready for tokenising.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
-    pub text: String,
+    /// Boxed: no spare capacity (every line of a big config stays alive for all passes).
+    pub text: Box<str>,
     /// Where the line came from; `col` is the column of `text`'s first byte when `verbatim`.
     pub span: Span,
     /// `text` is an unmodified slice of the physical line at `span.col` (no expansion/escape).
@@ -1349,7 +1350,7 @@ impl<'a> Reader<'a> {
             }
         }
         Some(Line {
-            text: buf,
+            text: buf.into_boxed_str(),
             span,
             verbatim,
         })
@@ -1504,7 +1505,7 @@ mod tests {
     }
 
     fn texts(r: &Read) -> Vec<String> {
-        r.lines.iter().map(|l| l.text.clone()).collect()
+        r.lines.iter().map(|l| l.text.to_string()).collect()
     }
 
     #[test]

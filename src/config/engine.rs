@@ -43,6 +43,8 @@ pub struct Abort;
 #[derive(Clone, Copy)]
 pub struct Lexed<'a> {
     pub line: &'a Line,
+    /// The line's text.
+    pub text: &'a str,
     pub toks: &'a [Tok<'a>],
 }
 
@@ -50,6 +52,7 @@ pub struct Lexed<'a> {
 /// per line on top of its words).
 pub struct Tokens<'a> {
     lines: &'a [Line],
+    text: &'a str,
     toks: Vec<Tok<'a>>,
     /// End index in `toks` of each line's words.
     ends: Vec<u32>,
@@ -65,23 +68,26 @@ impl<'a> Tokens<'a> {
         };
         Some(Lexed {
             line,
+            text: line.text(self.text),
             toks: &self.toks[start..self.ends[i] as usize],
         })
     }
 }
 
-/// Tokenises every line once; reports unmatched quotes.
-pub fn tokenize(lines: &[Line]) -> (Tokens<'_>, Vec<Diagnostic>) {
+/// Tokenises every line once (`text` is the buffer the lines point into); reports unmatched
+/// quotes.
+pub fn tokenize<'a>(lines: &'a [Line], text: &'a str) -> (Tokens<'a>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut toks = Vec::new();
     let mut ends = Vec::with_capacity(lines.len());
     for line in lines {
-        if words_into(&line.text, &mut toks) {
+        let t = line.text(text);
+        if words_into(t, &mut toks) {
             diags.push(
                 Diagnostic::new(
                     Severity::Error,
                     "unmatched-quote",
-                    format!("Unmatched quote: '{}'", line.text),
+                    format!("Unmatched quote: '{t}'"),
                 )
                 .at(line.span),
             );
@@ -89,7 +95,15 @@ pub fn tokenize(lines: &[Line]) -> (Tokens<'_>, Vec<Diagnostic>) {
         ends.push(toks.len() as u32);
     }
     toks.shrink_to_fit();
-    (Tokens { lines, toks, ends }, diags)
+    (
+        Tokens {
+            lines,
+            text,
+            toks,
+            ends,
+        },
+        diags,
+    )
 }
 
 /// The arguments of one keyword line.
@@ -123,15 +137,15 @@ impl<'a> Args<'a> {
     /// Span of word `i` (the line when absent).
     pub fn span_of(&self, i: usize) -> Span {
         // Offsets are not kept per word: split the line again (diagnostics only).
-        match words(&self.lexed.line.text).toks.get(i) {
+        match words(self.lexed.text).toks.get(i) {
             Some(w) => self.lexed.line.span_at(w.off, w.len),
             None => self.lexed.line.span,
         }
     }
     /// The raw text of the line after word `i-1` (for command strings).
     pub fn rest_text(&self, i: usize) -> Option<&'a str> {
-        let w = *words(&self.lexed.line.text).toks.get(i)?;
-        Some(&self.lexed.line.text[w.off..])
+        let w = *words(self.lexed.text).toks.get(i)?;
+        Some(&self.lexed.text[w.off..])
     }
 }
 
@@ -420,25 +434,33 @@ mod tests {
         }
     }
 
-    fn lines(src: &[&str]) -> Vec<Line> {
-        src.iter()
+    fn lines(src: &[&str]) -> (Vec<Line>, String) {
+        let mut text = String::new();
+        let lines = src
+            .iter()
             .enumerate()
-            .map(|(i, t)| Line {
-                text: (*t).into(),
-                span: Span {
-                    file: FileId(0),
-                    line: i as u32 + 1,
-                    col: 1,
+            .map(|(i, t)| {
+                let start = text.len();
+                text.push_str(t);
+                Line {
+                    start,
                     len: t.len() as u32,
-                },
-                verbatim: true,
+                    span: Span {
+                        file: FileId(0),
+                        line: i as u32 + 1,
+                        col: 1,
+                        len: t.len() as u32,
+                    },
+                    verbatim: true,
+                }
             })
-            .collect()
+            .collect();
+        (lines, text)
     }
 
     fn run(src: &[&str], pass: Pass) -> (Vec<String>, Vec<(u32, String)>) {
-        let ls = lines(src);
-        let (tk, _) = tokenize(&ls);
+        let (ls, text) = lines(src);
+        let (tk, _) = tokenize(&ls, &text);
         let mut c = Ctx::new(&tk, pass, Trace::default());
         let _ = c.run();
         (

@@ -569,7 +569,7 @@ fn sock_ip(s: &str) -> Option<IpAddr> {
 
 /// One `virtual_ipaddress`-style line.
 fn addr_entry(ctx: &mut C<'_, '_>, toks: &[Tok]) -> Option<AddrEntry> {
-    let first = toks[0].text.as_str();
+    let first = toks[0].text;
     let Some((addr, prefix)) = addr_prefix(first) else {
         err(
             ctx,
@@ -588,9 +588,9 @@ fn addr_entry(ctx: &mut C<'_, '_>, toks: &[Tok]) -> Option<AddrEntry> {
         options: Vec::new(),
     };
     let mut i = 1;
-    let word = |i: usize| toks.get(i).map(|t| t.text.clone());
+    let word = |i: usize| toks.get(i).map(|t| t.text.to_string());
     while i < toks.len() {
-        let w = toks[i].text.as_str();
+        let w = toks[i].text;
         match w {
             "dev" | "brd" | "broadcast" | "scope" | "label" | "peer" | "preferred_lft"
             | "track_group" => {
@@ -640,13 +640,13 @@ fn addr_entry(ctx: &mut C<'_, '_>, toks: &[Tok]) -> Option<AddrEntry> {
 /// `NAME [weight W [reverse|noreverse]]`.
 fn track_ref(ctx: &mut C<'_, '_>, toks: &[Tok], min: i64, max: i64) -> TrackRef {
     let mut r = TrackRef {
-        name: toks[0].text.clone(),
+        name: toks[0].text.to_string(),
         weight: None,
         reverse: false,
     };
     if toks.get(1).is_some_and(|t| t.text == "weight") {
         match toks.get(2) {
-            Some(w) => match read_int(&w.text, min, max) {
+            Some(w) => match read_int(w.text, min, max) {
                 Ok(v) => r.weight = Some(v as i32),
                 Err(e) => {
                     ctx.report(Severity::Error, "invalid-number", e);
@@ -824,7 +824,7 @@ fn tracked_file_usable(ctx: &mut C<'_, '_>, owner: &str, file: &str, so_far: &[T
 }
 
 fn words_of(toks: &[Tok]) -> Vec<String> {
-    toks.iter().map(|t| t.text.clone()).collect()
+    toks.iter().map(|t| t.text.to_string()).collect()
 }
 
 /// The `parsed` map of the innermost object a keyword path belongs to.
@@ -1017,7 +1017,7 @@ impl<'h> Handlers for Builder<'h> {
                 let mut out = Vec::new();
                 let dynamic = ctx.b.cfg.global.dynamic_interfaces;
                 ctx.value_block(args, |c, toks, _| {
-                    let name = toks[0].text.clone();
+                    let name = toks[0].text.to_string();
                     // keepalived looks the name up without creating it unless
                     // dynamic_interfaces is set; the error is CONFIG_FATAL.
                     if !dynamic && !c.b.host.interface_exists(&name) {
@@ -1028,7 +1028,7 @@ impl<'h> Handlers for Builder<'h> {
                         );
                         return Ok(());
                     }
-                    let kind = match toks.get(1).map(|t| t.text.as_str()) {
+                    let kind = match toks.get(1).map(|t| t.text) {
                         None => None,
                         Some("MII") => Some(LinkbeatKind::Mii),
                         Some("ETHTOOL") => Some(LinkbeatKind::Ethtool),
@@ -1194,7 +1194,7 @@ fn global(ctx: &mut C<'_, '_>, k: &str, args: &Args) -> R {
         "notification_email" => {
             let mut v = Vec::new();
             ctx.value_block(args, |_, toks, _| {
-                v.extend(toks.iter().map(|t| t.text.clone()));
+                v.extend(toks.iter().map(|t| t.text.to_string()));
                 Ok(())
             })?;
             if v.is_empty() {
@@ -1710,7 +1710,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         "unicast_peer" => {
             let mut out = Vec::new();
             ctx.value_block(args, |c, toks, _| {
-                match sock_ip(&toks[0].text) {
+                match sock_ip(toks[0].text) {
                     Some(addr) => out.push(UnicastPeer {
                         addr,
                         min_ttl: None,
@@ -1768,10 +1768,10 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             };
             let mut out: Vec<TrackRef> = Vec::new();
             ctx.value_block(args, |c, toks, _| {
-                if k == "track_script" && !tracked_script_usable(c, &name, &toks[0].text, &out) {
+                if k == "track_script" && !tracked_script_usable(c, &name, toks[0].text, &out) {
                     return Ok(());
                 }
-                if k == "track_file" && !tracked_file_usable(c, &name, &toks[0].text, &out) {
+                if k == "track_file" && !tracked_file_usable(c, &name, toks[0].text, &out) {
                     return Ok(());
                 }
                 out.push(track_ref(c, toks, min, max));
@@ -1935,7 +1935,7 @@ fn garp_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         "interfaces" => {
             let mut names = Vec::new();
             ctx.value_block(args, |_, toks, _| {
-                names.extend(toks.iter().map(|t| t.text.clone()));
+                names.extend(toks.iter().map(|t| t.text.to_string()));
                 Ok(())
             })?;
             if names.is_empty() {
@@ -2039,7 +2039,7 @@ fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         "group" => {
             let mut out = Vec::new();
             ctx.value_block(args, |_, toks, _| {
-                out.extend(toks.iter().map(|t| t.text.clone()));
+                out.extend(toks.iter().map(|t| t.text.to_string()));
                 Ok(())
             })?;
             grp!().group.extend(out);
@@ -2047,10 +2047,10 @@ fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         "track_interface" | "track_script" | "track_file" => {
             let mut out: Vec<TrackRef> = Vec::new();
             ctx.value_block(args, |c, toks, _| {
-                if k == "track_script" && !tracked_script_usable(c, &name, &toks[0].text, &out) {
+                if k == "track_script" && !tracked_script_usable(c, &name, toks[0].text, &out) {
                     return Ok(());
                 }
-                if k == "track_file" && !tracked_file_usable(c, &name, &toks[0].text, &out) {
+                if k == "track_file" && !tracked_file_usable(c, &name, toks[0].text, &out) {
                     return Ok(());
                 }
                 let r = track_ref(c, toks, -254, 254);
@@ -2255,11 +2255,11 @@ fn vsg(ctx: &mut C<'_, '_>, args: &Args) -> R {
     let mut entries = Vec::new();
     // keepalived drops the group name before reading the block: `{` is word 2.
     ctx.value_block_at(args, 2, |c, toks, _| {
-        let a = toks[0].text.as_str();
+        let a = toks[0].text;
         if a == "fwmark" {
             match toks
                 .get(1)
-                .map(|t| read_unsigned(&t.text, 1, u32::MAX as u64))
+                .map(|t| read_unsigned(t.text, 1, u32::MAX as u64))
             {
                 Some(Ok(v)) => entries.push(VsgEntry::Fwmark(v as u32)),
                 Some(Err(e)) => c.report(Severity::Error, "invalid-number", e),

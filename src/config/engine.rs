@@ -8,7 +8,7 @@
 
 use super::diag::{Diagnostic, Severity, Span};
 use super::keywords::{section_of, Kind, Kw, Section, ROOT};
-use super::lexer::{words, Tok};
+use super::lexer::{words, words_into, Tok};
 use super::source::Line;
 
 /// A parse pass: which of keepalived's processes is reading.
@@ -40,37 +40,75 @@ impl Pass {
 pub struct Abort;
 
 /// A tokenised line.
+#[derive(Clone, Copy)]
 pub struct Lexed<'a> {
     pub line: &'a Line,
-    pub toks: Vec<Tok>,
+    /// The line's text.
+    pub text: &'a str,
+    pub toks: &'a [Tok<'a>],
 }
 
-/// Tokenises every line once; reports unmatched quotes.
-pub fn lex(lines: &[Line]) -> (Vec<Lexed<'_>>, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
-    let lexed = lines
-        .iter()
-        .map(|line| {
-            let w = words(&line.text);
-            if w.unmatched_quote {
-                diags.push(
-                    Diagnostic::new(
-                        Severity::Error,
-                        "unmatched-quote",
-                        format!("Unmatched quote: '{}'", line.text),
-                    )
-                    .at(line.span),
-                );
-            }
-            Lexed { line, toks: w.toks }
+/// The words of every line, in one vector (a vector per line cost an allocation and 24 bytes
+/// per line on top of its words).
+pub struct Tokens<'a> {
+    lines: &'a [Line],
+    text: &'a str,
+    toks: Vec<Tok<'a>>,
+    /// End index in `toks` of each line's words.
+    ends: Vec<u32>,
+}
+
+impl<'a> Tokens<'a> {
+    /// Line `i` with its words.
+    pub fn get(&self, i: usize) -> Option<Lexed<'_>> {
+        let line = self.lines.get(i)?;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        Some(Lexed {
+            line,
+            text: line.text(self.text),
+            toks: &self.toks[start..self.ends[i] as usize],
         })
-        .collect();
-    (lexed, diags)
+    }
+}
+
+/// Tokenises every line once (`text` is the buffer the lines point into); reports unmatched
+/// quotes.
+pub fn tokenize<'a>(lines: &'a [Line], text: &'a str) -> (Tokens<'a>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut toks = Vec::new();
+    let mut ends = Vec::with_capacity(lines.len());
+    for line in lines {
+        let t = line.text(text);
+        if words_into(t, &mut toks) {
+            diags.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    "unmatched-quote",
+                    format!("Unmatched quote: '{t}'"),
+                )
+                .at(line.span),
+            );
+        }
+        ends.push(toks.len() as u32);
+    }
+    toks.shrink_to_fit();
+    (
+        Tokens {
+            lines,
+            text,
+            toks,
+            ends,
+        },
+        diags,
+    )
 }
 
 /// The arguments of one keyword line.
 pub struct Args<'a> {
-    pub lexed: &'a Lexed<'a>,
+    pub lexed: Lexed<'a>,
 }
 
 impl<'a> Args<'a> {
@@ -82,7 +120,7 @@ impl<'a> Args<'a> {
     }
     /// Word `i` (0 = the keyword) if present.
     pub fn opt(&self, i: usize) -> Option<&'a str> {
-        self.lexed.toks.get(i).map(|t| t.text.as_str())
+        self.lexed.toks.get(i).map(|t| t.text)
     }
     /// All words from `i` on.
     pub fn from(&self, i: usize) -> Vec<String> {
@@ -90,7 +128,7 @@ impl<'a> Args<'a> {
             .toks
             .iter()
             .skip(i)
-            .map(|t| t.text.clone())
+            .map(|t| t.text.to_string())
             .collect()
     }
     pub fn span(&self) -> Span {
@@ -98,21 +136,22 @@ impl<'a> Args<'a> {
     }
     /// Span of word `i` (the line when absent).
     pub fn span_of(&self, i: usize) -> Span {
-        match self.lexed.toks.get(i) {
-            Some(t) => self.lexed.line.span_at(t.off, t.len),
+        // Offsets are not kept per word: split the line again (diagnostics only).
+        match words(self.lexed.text).toks.get(i) {
+            Some(w) => self.lexed.line.span_at(w.off, w.len),
             None => self.lexed.line.span,
         }
     }
     /// The raw text of the line after word `i-1` (for command strings).
     pub fn rest_text(&self, i: usize) -> Option<&'a str> {
-        let t = self.lexed.toks.get(i)?;
-        Some(&self.lexed.line.text[t.off..])
+        let w = *words(self.lexed.text).toks.get(i)?;
+        Some(&self.lexed.text[w.off..])
     }
 }
 
 /// Parse state shared by the engine and the keyword handlers.
 pub struct Ctx<'a, B> {
-    lexed: &'a [Lexed<'a>],
+    lexed: &'a Tokens<'a>,
     pos: usize,
     /// Index of the line most recently read (keepalived reports at the current line).
     cur: usize,
@@ -133,7 +172,7 @@ pub trait Handlers: Sized {
 }
 
 impl<'a, B: Handlers> Ctx<'a, B> {
-    pub fn new(lexed: &'a [Lexed<'a>], pass: Pass, b: B) -> Self {
+    pub fn new(lexed: &'a Tokens<'a>, pass: Pass, b: B) -> Self {
         Ctx {
             lexed,
             pos: 0,
@@ -151,7 +190,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
         self.process_stream(ROOT, false).map(|_| ())
     }
 
-    fn next(&mut self) -> Option<&'a Lexed<'a>> {
+    fn next(&mut self) -> Option<Lexed<'a>> {
         let l = self.lexed.get(self.pos)?;
         self.cur = self.pos;
         self.pos += 1;
@@ -215,7 +254,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
     pub fn value_block(
         &mut self,
         args: &Args<'_>,
-        f: impl FnMut(&mut Self, &[Tok], &'a Lexed<'a>) -> Result<(), Abort>,
+        f: impl FnMut(&mut Self, &[Tok<'a>], Lexed<'a>) -> Result<(), Abort>,
     ) -> Result<(), Abort> {
         self.value_block_at(args, 1, f)
     }
@@ -226,7 +265,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
         &mut self,
         args: &Args<'_>,
         first: usize,
-        mut f: impl FnMut(&mut Self, &[Tok], &'a Lexed<'a>) -> Result<(), Abort>,
+        mut f: impl FnMut(&mut Self, &[Tok<'a>], Lexed<'a>) -> Result<(), Abort>,
     ) -> Result<(), Abort> {
         let mut need_bob = true;
         if args.len() > first {
@@ -250,7 +289,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
             if l.toks.is_empty() {
                 continue;
             }
-            let mut toks: &[Tok] = &l.toks;
+            let mut toks: &[Tok<'a>] = l.toks;
             if need_bob {
                 need_bob = false;
                 if toks[0].text == "{" {
@@ -290,7 +329,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
             let Some(first) = l.toks.first() else {
                 continue;
             };
-            let s = first.text.as_str();
+            let s = first.text;
             if self.skip_sublevel == -1 {
                 if s == "{" {
                     self.skip_sublevel = 1;
@@ -301,8 +340,8 @@ impl<'a, B: Handlers> Ctx<'a, B> {
             }
             if self.skip_sublevel != 0 {
                 let mut last = s;
-                for t in &l.toks {
-                    last = t.text.as_str();
+                for t in l.toks {
+                    last = t.text;
                     if last == "{" {
                         self.skip_sublevel += 1;
                     } else if last == "}" {
@@ -341,7 +380,7 @@ impl<'a, B: Handlers> Ctx<'a, B> {
             }
             let Some(kw) = table.iter().find(|k| k.name == s) else {
                 self.report_at(
-                    l.line.span_at(first.off, first.len),
+                    Args { lexed: l }.span_of(0),
                     Severity::Error,
                     "unknown-keyword",
                     format!("Unknown keyword '{s}'"),
@@ -381,12 +420,7 @@ mod tests {
             if kw.kind == Kind::ValueBlock {
                 let mut seen = Vec::new();
                 ctx.value_block(args, |_, toks, _| {
-                    seen.push(
-                        toks.iter()
-                            .map(|t| t.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    );
+                    seen.push(toks.iter().map(|t| t.text).collect::<Vec<_>>().join(" "));
                     Ok(())
                 })?;
                 ctx.b.0.push(format!("{}[{}]", kw.path, seen.join("|")));
@@ -400,26 +434,34 @@ mod tests {
         }
     }
 
-    fn lines(src: &[&str]) -> Vec<Line> {
-        src.iter()
+    fn lines(src: &[&str]) -> (Vec<Line>, String) {
+        let mut text = String::new();
+        let lines = src
+            .iter()
             .enumerate()
-            .map(|(i, t)| Line {
-                text: t.to_string(),
-                span: Span {
-                    file: FileId(0),
-                    line: i as u32 + 1,
-                    col: 1,
+            .map(|(i, t)| {
+                let start = text.len();
+                text.push_str(t);
+                Line {
+                    start,
                     len: t.len() as u32,
-                },
-                verbatim: true,
+                    span: Span {
+                        file: FileId(0),
+                        line: i as u32 + 1,
+                        col: 1,
+                        len: t.len() as u32,
+                    },
+                    verbatim: true,
+                }
             })
-            .collect()
+            .collect();
+        (lines, text)
     }
 
     fn run(src: &[&str], pass: Pass) -> (Vec<String>, Vec<(u32, String)>) {
-        let ls = lines(src);
-        let (lx, _) = lex(&ls);
-        let mut c = Ctx::new(&lx, pass, Trace::default());
+        let (ls, text) = lines(src);
+        let (tk, _) = tokenize(&ls, &text);
+        let mut c = Ctx::new(&tk, pass, Trace::default());
         let _ = c.run();
         (
             c.b.0,

@@ -6,20 +6,27 @@
 //! * [`command_words`]: script command strings (`script`, `notify*`, `misc_path`, ...): shell-like,
 //!   `"` and `'` group and are removed, backslash escapes are decoded. No shell is involved.
 
-use nom::branch::alt;
-use nom::bytes::complete::{is_not, take_till, take_while1};
-use nom::character::complete::char;
+use nom::bytes::complete::{take_till, take_while1};
 use nom::combinator::opt;
-use nom::sequence::{delimited, preceded};
+use nom::sequence::preceded;
 use nom::{IResult, Parser};
 use nom_locate::LocatedSpan;
 
 type In<'a> = LocatedSpan<&'a str>;
 
-/// A word of a logical line and its byte offset in that line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tok {
-    pub text: String,
+/// A word of a logical line, as the parse passes keep it: only its text (without quotes),
+/// borrowed from the line. Every word of a big config stays alive for all passes, so this is
+/// kept to 16 bytes; [`words`] gives the offsets when a diagnostic needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tok<'a> {
+    pub text: &'a str,
+}
+
+/// A word of a logical line with its place in that line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word<'a> {
+    /// The word without its quotes.
+    pub text: &'a str,
     /// Byte offset of the word's first character (the opening quote for quoted words).
     pub off: usize,
     /// Byte length of the word as written (including quotes).
@@ -36,70 +43,69 @@ fn blanks(i: In) -> IResult<In, Option<In>> {
     opt(take_while1(is_white)).parse(i)
 }
 
-fn quoted(i: In) -> IResult<In, (In, bool)> {
-    delimited(char('"'), opt(is_not("\"")), char('"'))
-        .map(|s: Option<In>| (s.unwrap_or_else(|| i.take_from(1).take(0)), true))
-        .parse(i)
-}
-
-fn bare(i: In) -> IResult<In, (In, bool)> {
-    take_while1(|c: char| !is_white(c) && c != '"')
-        .map(|s| (s, false))
-        .parse(i)
-}
-
 trait Sub<'a> {
     fn take_from(&self, n: usize) -> In<'a>;
-    fn take(&self, n: usize) -> In<'a>;
 }
 impl<'a> Sub<'a> for In<'a> {
     fn take_from(&self, n: usize) -> In<'a> {
         nom::Input::take_from(self, n)
     }
-    fn take(&self, n: usize) -> In<'a> {
-        nom::Input::take(self, n)
-    }
 }
 
 /// The result of splitting an ordinary line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Words {
-    pub toks: Vec<Tok>,
+pub struct Words<'a> {
+    pub toks: Vec<Word<'a>>,
     /// Set when a `"` had no partner: keepalived reports "Unmatched quote" and drops the rest.
     pub unmatched_quote: bool,
 }
 
 /// Splits an ordinary line into words (keepalived's `alloc_strvec_r`).
-pub fn words(line: &str) -> Words {
+pub fn words(line: &str) -> Words<'_> {
     let mut out = Words::default();
-    let mut rest: In = LocatedSpan::new(line);
-    while let Ok((r, _)) = blanks(rest) {
-        rest = r;
-        if rest.fragment().is_empty() {
-            break;
-        }
-        let start = rest.location_offset();
-        match alt((quoted, bare)).parse(rest) {
-            Ok((r, (w, q))) => {
-                out.toks.push(Tok {
-                    text: w.fragment().to_string(),
-                    off: start,
-                    len: r.location_offset() - start,
-                    quoted: q,
-                });
-                rest = r;
-            }
-            Err(_) => {
-                // Only an opening quote without its partner gets here.
-                out.unmatched_quote = true;
-                break;
-            }
-        }
-    }
-    // Every line's words stay alive for all parse passes: do not keep push's spare capacity
-    // (it doubled peak memory on a 340,000-line config).
-    out.toks.shrink_to_fit();
+    out.unmatched_quote = scan(line, |w| out.toks.push(w));
     out
+}
+
+/// [`words`] appending only the texts to `toks`; returns whether a `"` had no partner.
+pub fn words_into<'a>(line: &'a str, toks: &mut Vec<Tok<'a>>) -> bool {
+    scan(line, |w| toks.push(Tok { text: w.text }))
+}
+
+/// Calls `f` for each word of `line`; returns true when it stopped at an unmatched quote.
+///
+/// Every blank is ASCII, so scanning bytes splits exactly where the character rules do.
+fn scan<'a>(line: &'a str, mut f: impl FnMut(Word<'a>)) -> bool {
+    let b = line.as_bytes();
+    let white = |c: u8| matches!(c, b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' | b'\x0b');
+    let mut i = 0;
+    while i < b.len() {
+        if white(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (text, quoted) = if b[i] == b'"' {
+            let Some(n) = b[i + 1..].iter().position(|&c| c == b'"') else {
+                // Only an opening quote without its partner gets here.
+                return true;
+            };
+            i += n + 2;
+            (&line[start + 1..i - 1], true)
+        } else {
+            while i < b.len() && !white(b[i]) && b[i] != b'"' {
+                i += 1;
+            }
+            (&line[start..i], false)
+        };
+        f(Word {
+            text,
+            off: start,
+            len: i - start,
+            quoted,
+        });
+    }
+    false
 }
 
 /// Why a command string could not be split.
@@ -234,7 +240,11 @@ mod tests {
     use super::*;
 
     fn w(s: &str) -> Vec<String> {
-        words(s).toks.into_iter().map(|t| t.text).collect()
+        words(s)
+            .toks
+            .into_iter()
+            .map(|t| t.text.to_string())
+            .collect()
     }
 
     #[test]

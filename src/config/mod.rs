@@ -83,7 +83,7 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
         host,
     );
     let mut diagnostics = read.diagnostics;
-    let (lexed, lex_diags) = engine::lex(&read.lines);
+    let (lexed, lex_diags) = engine::tokenize(&read.lines, &read.text);
     diagnostics.extend(lex_diags);
 
     // One pass per keepalived process, each with its own activation of root keywords.

@@ -138,7 +138,7 @@ fn family_ok(ctx: &mut C<'_, '_>, fam: &mut Family, f: Family, msg: &str) -> boo
 
 /// One route line; `false` = keepalived rejects it.
 pub(super) fn route(ctx: &mut C<'_, '_>, toks: &[Tok], allow_track_group: bool) -> bool {
-    let w: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
+    let w: Vec<&str> = toks.iter().map(|t| t.text).collect();
     let at = |i: usize| w.get(i).copied().unwrap_or("");
     let mut fam: Family = 0;
     let mut i = 0;
@@ -460,7 +460,7 @@ fn nexthops(ctx: &mut C<'_, '_>, w: &[&str], mut i: usize) {
 
 /// One rule line; `false` = keepalived rejects it.
 pub(super) fn rule(ctx: &mut C<'_, '_>, toks: &[Tok], allow_track_group: bool) -> bool {
-    let w: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
+    let w: Vec<&str> = toks.iter().map(|t| t.text).collect();
     let at = |i: usize| w.get(i).copied().unwrap_or("");
     let mut fam: Family = 0;
     let mut i = 0;

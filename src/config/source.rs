@@ -27,10 +27,13 @@ const MAX_RESIDUES: usize = 1024;
 /// How deeply multi-line definitions and `~SEQ`/`~LST` may nest inside each other.
 const MAX_GEN_DEPTH: usize = 64;
 
-/// One logical line, ready for tokenising.
+/// One logical line, ready for tokenising. Its text is `start..start+len` of [`Read::text`]
+/// (every line of a big config stays alive for all passes: one buffer instead of an
+/// allocation per line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
-    pub text: String,
+    pub start: usize,
+    pub len: u32,
     /// Where the line came from; `col` is the column of `text`'s first byte when `verbatim`.
     pub span: Span,
     /// `text` is an unmodified slice of the physical line at `span.col` (no expansion/escape).
@@ -38,6 +41,12 @@ pub struct Line {
 }
 
 impl Line {
+    /// The line's text in `buf` (the [`Read::text`] it was read into).
+    pub fn text<'a>(&self, buf: &'a str) -> &'a str {
+        buf.get(self.start..self.start + self.len as usize)
+            .unwrap_or("")
+    }
+
     /// Span of `len` bytes at byte offset `off` of `text`.
     pub fn span_at(&self, off: usize, len: usize) -> Span {
         if self.verbatim {
@@ -93,6 +102,8 @@ pub struct ReadOptions {
 #[derive(Debug, Clone, Default)]
 pub struct Read {
     pub lines: Vec<Line>,
+    /// The text of all lines, one after the other.
+    pub text: String,
     pub diagnostics: Vec<Diagnostic>,
     pub sources: SourceMap,
     /// Main config file could not be used.
@@ -200,8 +211,15 @@ pub fn read(path: &Path, opts: &ReadOptions, host: &dyn Host) -> Read {
     if !r.open_glob(&pattern, IncludeCheck::default(), true) {
         r.out.main_missing = true;
     }
-    while let Some(line) = r.next_line() {
-        r.out.lines.push(line);
+    while let Some((text, span, verbatim)) = r.next_line() {
+        let start = r.out.text.len();
+        r.out.text.push_str(&text);
+        r.out.lines.push(Line {
+            start,
+            len: (r.out.text.len() - start) as u32,
+            span,
+            verbatim,
+        });
     }
     // keepalived reports unclosed blocks once the whole file is read, without a line.
     if r.block_depth > 0 {
@@ -213,6 +231,7 @@ pub fn read(path: &Path, opts: &ReadOptions, host: &dyn Host) -> Read {
     }
     // The lines live through every parse pass; drop push's spare capacity (up to half).
     r.out.lines.shrink_to_fit();
+    r.out.text.shrink_to_fit();
     r.out
 }
 
@@ -1147,7 +1166,8 @@ impl<'a> Reader<'a> {
     }
 
     /// keepalived's `read_line`: the next logical line.
-    fn next_line(&mut self) -> Option<Line> {
+    /// The next logical line: its text, span and whether it is verbatim (see [`Line`]).
+    fn next_line(&mut self) -> Option<(String, Span, bool)> {
         let (mut buf, mut span, verbatim) = loop {
             let (mut buf, mut span, mut verbatim, from_file) =
                 if let Some((t, s, v)) = self.residue.take() {
@@ -1348,11 +1368,7 @@ impl<'a> Reader<'a> {
                 self.block_depth = 0;
             }
         }
-        Some(Line {
-            text: buf,
-            span,
-            verbatim,
-        })
+        Some((buf, span, verbatim))
     }
 
     /// `include`, `includer`, `includem`, `includew`, `includeb`, `includea` lines.
@@ -1504,7 +1520,10 @@ mod tests {
     }
 
     fn texts(r: &Read) -> Vec<String> {
-        r.lines.iter().map(|l| l.text.clone()).collect()
+        r.lines
+            .iter()
+            .map(|l| l.text(&r.text).to_string())
+            .collect()
     }
 
     #[test]

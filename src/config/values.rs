@@ -123,7 +123,17 @@ pub fn read_decimal(s: &str, min: u64, max: u64, shift: u32) -> (Option<u64>, Op
 /// keepalived's `read_timer`: seconds with microsecond resolution. `min`/`max` in µs.
 pub fn read_timer(s: &str, min_us: u64, max_us: u64) -> (Option<Duration>, Option<String>) {
     let max = if max_us == 0 { u64::MAX - 1 } else { max_us };
-    let (v, e) = read_decimal(s, min_us, max, 6);
+    // keepalived reads timers with strtoull, which skips leading blanks (`warmup "  64"` is
+    // 64 s without a message); the messages still quote the value as written.
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (v, e) = read_decimal(t, min_us, max, 6);
+    let e = e.map(|m| {
+        if t.len() == s.len() {
+            m
+        } else {
+            m.replacen(&format!("'{t}'"), &format!("'{s}'"), 1)
+        }
+    });
     (v.map(Duration::from_micros), e)
 }
 
@@ -214,5 +224,22 @@ mod tests {
         assert_eq!(addr_prefix("10.0.0./24"), None);
         assert_eq!(addr_prefix("fe80::1/64").map(|a| a.1), Some(Some(64)));
         assert_eq!(addr_prefix("10.0.0.1/33"), None);
+    }
+}
+
+#[cfg(test)]
+mod timer_blank_tests {
+    use super::*;
+
+    /// Corpus file 169 (`warmup "  64"`): keepalived 2.2.7 says nothing and uses 64 s.
+    #[test]
+    fn timers_skip_leading_blanks_like_strtoull() {
+        assert_eq!(
+            read_timer("  64", 0, 0),
+            (Some(Duration::from_secs(64)), None)
+        );
+        let (v, e) = read_timer("  6x", 0, 0);
+        assert_eq!(v, None);
+        assert_eq!(e.as_deref(), Some("invalid number '  6x'"));
     }
 }

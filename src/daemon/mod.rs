@@ -10,6 +10,7 @@
 //! * [`start_script_runner`]: gets the [`vrrp::ControlHandle`] to feed `vrrp_script` results;
 //! * [`start_checkers`]: the LVS/health-checker side (not started with `-P`).
 
+pub mod dump;
 pub mod log;
 pub mod pidfile;
 pub mod track;
@@ -106,8 +107,10 @@ fn signal_set() -> libc::sigset_t {
             libc::SIGTERM,
             libc::SIGINT,
             libc::SIGHUP,
-            libc::SIGUSR1,
-            libc::SIGUSR2,
+            dump::SIG_DATA,
+            dump::SIG_STATS,
+            dump::SIG_JSON,
+            dump::SIG_STATS_CLEAR,
         ] {
             libc::sigaddset(&mut s, sig);
         }
@@ -247,7 +250,10 @@ pub fn run(settings: Settings) -> u8 {
                 break;
             }
             libc::SIGHUP => info!("Reloading is not implemented in this build - ignoring SIGHUP"),
-            libc::SIGUSR1 | libc::SIGUSR2 => {}
+            dump::SIG_DATA | dump::SIG_STATS | dump::SIG_JSON | dump::SIG_STATS_CLEAR => {
+                let umask = settings.umask.unwrap_or(crate::cli::DEFAULT_UMASK);
+                dump::on_signal(sig, &model, ctl.as_ref(), umask);
+            }
             _ => {
                 if vrrp_thread.as_ref().is_some_and(|h| h.is_finished()) {
                     warn!("VRRP child process({pid}) died: Exiting");

@@ -303,11 +303,16 @@ pub fn on_signal(sig: i32, cfg: &model::Config, ctl: Option<&ControlHandle>, uma
         );
     }
     let Some(ctl) = ctl else { return };
+    // keepalived's VRRP child logs these: same ident here.
+    const V: &str = "Keepalived_vrrp";
     match sig {
-        SIG_DATA => info!("Printing VRRP data for process({pid}) on signal"),
-        SIG_STATS => info!("Printing VRRP stats for process({pid}) on signal"),
-        SIG_STATS_CLEAR => info!("Printing and clearing VRRP stats for process({pid}) on signal"),
-        SIG_JSON => info!("Printing VRRP as json for process({pid}) on signal"),
+        SIG_DATA => info!(target: V, "Printing VRRP data for process({pid}) on signal"),
+        SIG_STATS => info!(target: V, "Printing VRRP stats for process({pid}) on signal"),
+        SIG_STATS_CLEAR => info!(
+            target: V,
+            "Printing and clearing VRRP stats for process({pid}) on signal"
+        ),
+        SIG_JSON => info!(target: V, "Printing VRRP as json for process({pid}) on signal"),
         _ => return,
     }
     let Some(st) = ctl.dump(sig == SIG_STATS_CLEAR) else {

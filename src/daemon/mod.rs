@@ -57,6 +57,46 @@ fn quote_args() -> String {
         .join(" ")
 }
 
+/// keepalived's `log_options()`: `NAME: VALUE` cut at spaces into pieces of at most
+/// `100 - len(NAME)` bytes, continuation lines indented under the value.
+fn wrapped_option_lines(name: &str, value: &str) -> Vec<String> {
+    let max = 100usize.saturating_sub(name.len()).max(1);
+    let mut out = Vec::new();
+    let mut p = value;
+    loop {
+        p = p.trim_start_matches(' ');
+        if p.is_empty() {
+            break;
+        }
+        let end = if p.len() <= max {
+            p.len()
+        } else if p.as_bytes()[max] == b' ' {
+            max
+        } else {
+            match p.as_bytes()[..max].iter().rposition(|&b| b == b' ') {
+                Some(i) if i > 0 => i,
+                _ => max,
+            }
+        };
+        let end = (0..=end)
+            .rev()
+            .find(|&i| p.is_char_boundary(i))
+            .unwrap_or(0)
+            .max(1);
+        let end = (end..=p.len())
+            .find(|&i| p.is_char_boundary(i))
+            .unwrap_or(p.len());
+        let piece = &p[..end];
+        if out.is_empty() {
+            out.push(format!("{name}: {piece}"));
+        } else {
+            out.push(format!("{}{piece}", " ".repeat(name.len() + 2)));
+        }
+        p = &p[end..];
+    }
+    out
+}
+
 fn uname() -> String {
     // SAFETY: uname fills the struct we own.
     unsafe {
@@ -118,23 +158,53 @@ fn signal_set() -> libc::sigset_t {
     }
 }
 
-fn rusage_line() -> String {
-    // SAFETY: getrusage fills the structs we own.
-    let (s, c) = unsafe {
-        let mut s: libc::rusage = std::mem::zeroed();
-        let mut c: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut s);
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut c);
-        (s, c)
-    };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+fn rusage(who: libc::c_int) -> libc::rusage {
+    // SAFETY: getrusage fills the struct we own.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut u);
+        u
+    }
+}
+
+fn tv(v: libc::timeval) -> String {
+    format!("{}.{:06}", v.tv_sec, v.tv_usec)
+}
+
+/// keepalived's parent at exit with `-D`: `CPU usage (self/children) user: .../... system: ...`.
+fn cpu_usage_line() -> String {
+    let (s, c) = (rusage(libc::RUSAGE_SELF), rusage(libc::RUSAGE_CHILDREN));
     format!(
-        "Stopped - used (self/children) {:.6}/{:.6} user time, {:.6}/{:.6} system time",
-        t(s.ru_utime),
-        t(c.ru_utime),
-        t(s.ru_stime),
-        t(c.ru_stime)
+        "CPU usage (self/children) user: {}/{} system: {}/{}",
+        tv(s.ru_utime),
+        tv(c.ru_utime),
+        tv(s.ru_stime),
+        tv(c.ru_stime)
     )
+}
+
+/// keepalived's `log_stopping()`, logged by each child as it ends (here: a subsystem thread,
+/// whose "self" is the thread): `Stopped`, or with `-D` its CPU use.
+pub fn stopping_line(detail: bool) -> String {
+    if !detail {
+        return "Stopped".into();
+    }
+    let (s, c) = (rusage(libc::RUSAGE_THREAD), rusage(libc::RUSAGE_CHILDREN));
+    if c.ru_utime.tv_sec != 0 || c.ru_utime.tv_usec != 0 {
+        format!(
+            "Stopped - used (self/children) {}/{} user time, {}/{} system time",
+            tv(s.ru_utime),
+            tv(c.ru_utime),
+            tv(s.ru_stime),
+            tv(c.ru_stime)
+        )
+    } else {
+        format!(
+            "Stopped - used {} user time, {} system time",
+            tv(s.ru_utime),
+            tv(s.ru_stime)
+        )
+    }
 }
 
 /// Runs keepalived with these settings until it stops; returns the process exit status.
@@ -143,8 +213,8 @@ pub fn run(settings: Settings) -> u8 {
         console: settings.log_console,
         syslog: !settings.no_syslog,
         facility: settings.log_facility.to_libc(),
-        ident: "Keepalived_vrrp".into(),
         debug: settings.log_extra_detail,
+        journald: log::started_by_systemd(),
     });
 
     // keepalived_running(): our main pid file, and the VRRP one when VRRP runs.
@@ -179,7 +249,9 @@ pub fn run(settings: Settings) -> u8 {
 
     info!("Starting {KEEPALIVED_VERSION_STRING}");
     info!("Running on {}", uname());
-    info!("Command line: {}", quote_args());
+    for l in wrapped_option_lines("Command line", &quote_args()) {
+        info!("{l}");
+    }
     if settings.log_detail {
         info!("Opening file '{}'.", settings.config_file.display());
     }
@@ -231,6 +303,7 @@ pub fn run(settings: Settings) -> u8 {
         }
     }
     start_checkers(&model, &settings);
+    info!("Startup complete");
     // Debian's unit is Type=notify with --dont-fork: tell systemd we are up (a no-op without
     // NOTIFY_SOCKET).
     if settings.dont_fork {
@@ -284,8 +357,30 @@ pub fn run(settings: Settings) -> u8 {
     for p in &written {
         pidfile::remove_if_ours(p, pid);
     }
-    info!("{}", rusage_line());
+    if settings.log_detail {
+        info!("{}", cpu_usage_line());
+    }
     info!("Stopped {KEEPALIVED_VERSION_STRING}");
     status
 }
 pub mod lvs;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_is_wrapped_like_keepalived_s() {
+        // From the 2.2.7 capture (two-node-A/log.txt).
+        let args = "'keepalived' '-n' '-l' '-D' '-G' '-P' '-f' 'A/keepalived.conf' '-p' 'A/k.pid' '-r' 'A/v.pid' '-c' 'A/c.pid' '-b' 'A/b.pid'";
+        assert_eq!(
+            super::wrapped_option_lines("Command line", args),
+            [
+                "Command line: 'keepalived' '-n' '-l' '-D' '-G' '-P' '-f' 'A/keepalived.conf' '-p' 'A/k.pid' '-r'",
+                "              'A/v.pid' '-c' 'A/c.pid' '-b' 'A/b.pid'",
+            ]
+        );
+        assert_eq!(
+            super::wrapped_option_lines("Command line", "'keepalived' '-n'"),
+            ["Command line: 'keepalived' '-n'"]
+        );
+    }
+}

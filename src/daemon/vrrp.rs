@@ -204,7 +204,7 @@ pub fn spawn(
 ) -> io::Result<(JoinHandle<io::Result<()>>, ControlHandle)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let h = std::thread::Builder::new()
-        .name("vrrp".into())
+        .name(super::log::VRRP_THREAD.into())
         .spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -318,7 +318,7 @@ async fn run(
             None
         }
     };
-    info!("Registering Kernel netlink reflector");
+    lines(&d, "Registering Kernel netlink reflector", true);
     let now = clock::now();
     for (id, ev) in d.tracking.sync_all() {
         d.vrrp.handle(now, id, ev);
@@ -345,7 +345,6 @@ async fn run(
     }
     d.no_addr = vec![false; d.vrrp.routers().len()];
     d.sync_addr_faults();
-    info!("Startup complete");
     d.vrrp.start(now);
     d.drain().await;
 
@@ -407,6 +406,7 @@ async fn run(
             d.rx_errors, d.unknown_vrid
         );
     }
+    info!("{}", super::stopping_line(d.log_detail));
     Ok(())
 }
 
@@ -571,7 +571,7 @@ impl Driver {
             Ok(p) => self.packet = Some(p),
             Err(e) => warn!("Cannot open the gratuitous ARP socket: {e}"),
         }
-        info!("Registering gratuitous ARP shared channel");
+        lines(self, "Registering gratuitous ARP shared channel", true);
     }
 
     fn status(&self) -> Status {

@@ -12,6 +12,7 @@
 
 pub mod dump;
 pub mod log;
+pub mod memory;
 pub mod pidfile;
 pub mod track;
 pub mod vrrp;
@@ -314,7 +315,13 @@ pub fn run(settings: Settings) -> u8 {
         tv_sec: 0,
         tv_nsec: 200_000_000,
     };
+    // Once VRRP has settled, give back the pages only start-up used (see `memory`).
+    let mut release_at = Some(crate::sys::clock::now() + Duration::from_secs(2));
     loop {
+        if release_at.is_some_and(|t| crate::sys::clock::now() >= t) {
+            release_at = None;
+            memory::release_startup_memory();
+        }
         // SAFETY: sigtimedwait on a signal set we built; a null siginfo is allowed.
         let sig = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &timeout) };
         match sig {

@@ -2,47 +2,68 @@
 //!
 //! Start-up touches code that a running daemon does not use again (CLI, config lexer/parser,
 //! model checks, config rendering: several MB of our text) and leaves freed heap behind. The
-//! text pages are clean and file-backed: once VRRP runs we ask the kernel to reclaim the ones
-//! only we map (`madvise(MADV_PAGEOUT)`, Linux 5.4+); what the running loop needs is faulted
-//! back from the page cache at once, anything else (the parser, on a reload) when used. Freed
-//! heap goes back with `malloc_trim(0)`. Both are hints: errors (older kernels) are ignored.
+//! text pages are clean and file-backed: once VRRP runs we unmap them (`madvise(MADV_DONTNEED)`; they stay in the page cache): what the running loop
+//! needs is mapped back at once by minor faults, anything else (the parser, on a reload) when
+//! used. Freed heap goes back with `malloc_trim(0)`. Both are hints: errors are ignored.
 
-/// `MADV_PAGEOUT` (Linux 5.4), not in every libc crate version.
-const MADV_PAGEOUT: libc::c_int = 21;
+/// When the supervisor releases start-up memory: after the instances' first transition
+/// (3 x advert_int + skew with the default 1 s) and the second GARP burst
+/// (`garp_master_delay`, 5 s, later), so the pages that one-off work touched go too.
+pub const RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(12);
 
-/// Our executable's read-only mappings (`start`, `len`) from `/proc/self/maps`.
+/// Our executable's read-only mappings with no private (copy-on-write) page, as (`start`,
+/// `len`), from `/proc/self/smaps`. Those hold exactly the file's bytes, so dropping their
+/// pages is safe; the RELRO mapping, written by the dynamic linker before it was made
+/// read-only, has private pages and is left alone.
 pub fn own_text_mappings() -> Vec<(usize, usize)> {
     let Ok(exe) = std::fs::read_link("/proc/self/exe") else {
         return Vec::new();
     };
     let exe = exe.to_string_lossy().into_owned();
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return Vec::new();
     };
-    maps.lines()
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            let range = f.next()?;
-            let perms = f.next()?;
-            let path = f.nth(3)?;
-            if path != exe || perms.contains('w') {
-                return None;
+    let mut out = Vec::new();
+    let mut cur: Option<(usize, usize)> = None;
+    for l in smaps.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let Some(first) = f.first() else { continue };
+        if !first.ends_with(':') && first.contains('-') {
+            cur = None;
+            let (Some(perms), Some(path)) = (f.get(1), f.get(5)) else {
+                continue;
+            };
+            if *path != exe || perms.contains('w') || !perms.starts_with('r') {
+                continue;
             }
-            let (a, b) = range.split_once('-')?;
-            let a = usize::from_str_radix(a, 16).ok()?;
-            let b = usize::from_str_radix(b, 16).ok()?;
-            (b > a).then_some((a, b - a))
-        })
-        .collect()
+            let Some((a, b)) = first.split_once('-') else {
+                continue;
+            };
+            if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                if b > a {
+                    cur = Some((a, b - a));
+                }
+            }
+        } else if *first == "Anonymous:" {
+            if let Some(m) = cur.take() {
+                if f.get(1) == Some(&"0") {
+                    out.push(m);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Releases start-up pages: our executable's clean text/rodata pages, and free heap.
 pub fn release_startup_memory() {
     for (start, len) in own_text_mappings() {
-        // SAFETY: the range is one of our own read-only file mappings, page aligned as the
-        // kernel reports it; MADV_PAGEOUT only drops clean pages, which fault back in on use.
+        // SAFETY: the range is one of our own read-only file mappings with no private page
+        // (see `own_text_mappings`), page aligned as the kernel reports it: MADV_DONTNEED
+        // only unmaps its pages, and any later access maps the same bytes again from the page
+        // cache (a minor fault, no I/O while the file is cached).
         unsafe {
-            libc::madvise(start as *mut libc::c_void, len, MADV_PAGEOUT);
+            libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED);
         }
     }
     #[cfg(target_env = "gnu")]

@@ -139,6 +139,21 @@ fn daemonize() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Sent by a subsystem thread to the supervisor when it ends (so the supervisor can sleep in
+/// `sigtimedwait` instead of polling). A real-time signal keepalived does not use.
+pub const SIG_THREAD_ENDED: libc::c_int = 40;
+
+static SUPERVISOR: std::sync::OnceLock<libc::pthread_t> = std::sync::OnceLock::new();
+
+/// Wakes the supervisor (a no-op outside the daemon, e.g. in tests that run the VRRP thread).
+pub fn wake_supervisor() {
+    if let Some(&t) = SUPERVISOR.get() {
+        // SAFETY: t is the supervisor thread, which lives until the process exits, and has
+        // SIG_THREAD_ENDED blocked and in its sigtimedwait set.
+        unsafe { libc::pthread_kill(t, SIG_THREAD_ENDED) };
+    }
+}
+
 fn signal_set() -> libc::sigset_t {
     // SAFETY: sigset manipulation on a local.
     unsafe {
@@ -152,6 +167,7 @@ fn signal_set() -> libc::sigset_t {
             dump::SIG_STATS,
             dump::SIG_JSON,
             dump::SIG_STATS_CLEAR,
+            SIG_THREAD_ENDED,
         ] {
             libc::sigaddset(&mut s, sig);
         }
@@ -268,6 +284,8 @@ pub fn run(settings: Settings) -> u8 {
     let set = signal_set();
     // SAFETY: blocking signals in the calling thread before any other thread exists.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    // SAFETY: pthread_self has no preconditions.
+    let _ = SUPERVISOR.set(unsafe { libc::pthread_self() });
 
     let pid = std::process::id();
     let mut written: Vec<PathBuf> = Vec::new();
@@ -311,17 +329,24 @@ pub fn run(settings: Settings) -> u8 {
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     }
 
-    let timeout = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 200_000_000,
-    };
-    // Once VRRP has settled, give back the pages only start-up used (see `memory`).
-    let mut release_at = Some(crate::sys::clock::now() + Duration::from_secs(2));
+    // Once start-up has settled (instances through their first transition and its GARP
+    // bursts), give back the pages only that used (see `memory`).
+    let mut release_at = Some(crate::sys::clock::now() + memory::RELEASE_AFTER);
     loop {
-        if release_at.is_some_and(|t| crate::sys::clock::now() >= t) {
+        let now = crate::sys::clock::now();
+        if release_at.is_some_and(|t| now >= t) {
             release_at = None;
             memory::release_startup_memory();
         }
+        // Sleep until a signal (a subsystem thread ending sends SIG_THREAD_ENDED), or the
+        // release point.
+        let wait = release_at.map_or(Duration::from_secs(3600), |t| {
+            t.saturating_duration_since(now) + Duration::from_millis(1)
+        });
+        let timeout = libc::timespec {
+            tv_sec: wait.as_secs() as libc::time_t,
+            tv_nsec: wait.subsec_nanos() as libc::c_long,
+        };
         // SAFETY: sigtimedwait on a signal set we built; a null siginfo is allowed.
         let sig = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &timeout) };
         match sig {
@@ -335,6 +360,15 @@ pub fn run(settings: Settings) -> u8 {
                 dump::on_signal(sig, &model, ctl.as_ref(), umask);
             }
             _ => {
+                if sig == SIG_THREAD_ENDED {
+                    // Sent just before the thread returns: give it a moment to be done.
+                    let end = crate::sys::clock::now() + Duration::from_secs(1);
+                    while vrrp_thread.as_ref().is_some_and(|h| !h.is_finished())
+                        && crate::sys::clock::now() < end
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
                 if vrrp_thread.as_ref().is_some_and(|h| h.is_finished()) {
                     warn!("VRRP child process({pid}) died: Exiting");
                     break;

@@ -209,7 +209,9 @@ pub fn spawn(
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(run(cfg, sink, rx))
+            let r = rt.block_on(run(cfg, sink, rx));
+            super::wake_supervisor();
+            r
         })?;
     Ok((h, ControlHandle(tx)))
 }

@@ -4,7 +4,7 @@
 For each N, both daemons run the same generated config at the same time, each alone in its
 own network namespace (dumpsbO / dumpsbK: a veth pair, 10.95.0.1/24), so each is MASTER of
 every instance and sends N adverts a second. After a settle time the script samples, over an
-idle window, the CPU time (utime+stime from /proc/PID/stat) and the memory of every process of
+idle window, the CPU time (per-thread /proc/PID/task/TID/schedstat, in ns) and the memory of every process of
 each daemon (keepalived: the parent and its VRRP child; ours: one process): the sum of VmRSS
 and the sum of Pss (smaps_rollup, which shares pages that fork()ed processes have in common
 fairly, so it does not double-count keepalived's copy-on-write pages).
@@ -12,7 +12,7 @@ fairly, so it does not double-count keepalived's copy-on-write pages).
 Needs root, iproute2 and /usr/sbin/keepalived. Usage (from the repository root):
 
     cargo build --release
-    sudo python3 benches/vrrp_footprint.py [--window 60] [--settle 10] [--counts 1,10,100]
+    sudo python3 benches/vrrp_footprint.py [--window 60] [--settle 20] [--counts 1,10,100]
 
 Prints a Markdown table (the one in BENCHMARKS.md, "VRRP footprint").
 """
@@ -26,7 +26,6 @@ import tempfile
 import time
 
 KA = "/usr/sbin/keepalived"
-HZ = os.sysconf("SC_CLK_TCK")
 
 
 def sh(*args, check=True):
@@ -81,11 +80,16 @@ def tree(root):
     return out
 
 
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        st = f.read()
-    fields = st[st.rfind(")") + 2:].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+def cpu_ns(pid):
+    """CPU time of every thread of pid, in ns (schedstat: exact, unlike 10 ms stat ticks)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
 
 
 def status_kb(pid, key):
@@ -109,7 +113,7 @@ def pss_kb(pid):
 
 def sample(root):
     pids = tree(root)
-    cpu = {p: cpu_ticks(p) for p in pids}
+    cpu = {p: cpu_ns(p) for p in pids}
     rss = sum(status_kb(p, "VmRSS") for p in pids)
     pss = sum(pss_kb(p) for p in pids)
     threads = sum(status_kb(p, "Threads") for p in pids)
@@ -156,9 +160,9 @@ def run(counts, window, settle, ours, workdir):
             for t in procs:
                 pids, c0, _, _, _ = before[t]
                 _, c1, rss, pss, threads = after[t]
-                ticks = sum(c1.get(p, 0) - c0.get(p, 0) for p in pids)
+                ns = sum(c1.get(p, 0) - c0.get(p, 0) for p in pids)
                 res[t] = dict(procs=len(pids), threads=threads, rss=rss, pss=pss,
-                              cpu_s=ticks / HZ, cpu_pct=100.0 * ticks / HZ / elapsed)
+                              cpu_s=ns / 1e9, cpu_pct=100.0 * ns / 1e9 / elapsed)
             rows.append((n, res))
         finally:
             for ns, p in procs.values():
@@ -183,7 +187,7 @@ def ratio(a, b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--window", type=float, default=60.0)
-    ap.add_argument("--settle", type=float, default=10.0)
+    ap.add_argument("--settle", type=float, default=20.0)
     ap.add_argument("--counts", default="1,10,100")
     ap.add_argument("--ours", default="target/release/keepalived")
     a = ap.parse_args()
@@ -196,13 +200,13 @@ def main():
         rows = run(counts, a.window, a.settle, ours, wd)
     print(f"Idle window {a.window:.0f} s after {a.settle:.0f} s settle, MASTER of every instance, "
           f"advert_int 1. Memory summed over every process of each daemon.\n")
-    print("| instances | daemon | processes / threads | RSS sum (KiB) | PSS sum (KiB) | CPU in window (s) | CPU (% of a core) |")
+    print("| instances | daemon | processes / threads | RSS sum (KiB) | PSS sum (KiB) | CPU in window (ms) | CPU (% of a core) |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for n, res in rows:
         for t in ("ours", "keepalived"):
             r = res[t]
             print(f"| {n} | {t} | {r['procs']} / {r['threads']} | {r['rss']} | {r['pss']} | "
-                  f"{r['cpu_s']:.2f} | {r['cpu_pct']:.3f} |")
+                  f"{r['cpu_s'] * 1000:.1f} | {r['cpu_pct']:.4f} |")
     print("\n| instances | RSS ours/keepalived | PSS ours/keepalived | CPU ours/keepalived |")
     print("|---:|---:|---:|---:|")
     for n, res in rows:

@@ -11,7 +11,9 @@
 //! ([`reload`]): a configuration with errors is refused and the running one kept.
 
 pub mod auxiliary;
+pub mod dump;
 pub mod log;
+pub mod memory;
 pub mod pidfile;
 pub mod track;
 pub mod vrrp;
@@ -173,6 +175,46 @@ fn quote_args() -> String {
         .join(" ")
 }
 
+/// keepalived's `log_options()`: `NAME: VALUE` cut at spaces into pieces of at most
+/// `100 - len(NAME)` bytes, continuation lines indented under the value.
+fn wrapped_option_lines(name: &str, value: &str) -> Vec<String> {
+    let max = 100usize.saturating_sub(name.len()).max(1);
+    let mut out = Vec::new();
+    let mut p = value;
+    loop {
+        p = p.trim_start_matches(' ');
+        if p.is_empty() {
+            break;
+        }
+        let end = if p.len() <= max {
+            p.len()
+        } else if p.as_bytes()[max] == b' ' {
+            max
+        } else {
+            match p.as_bytes()[..max].iter().rposition(|&b| b == b' ') {
+                Some(i) if i > 0 => i,
+                _ => max,
+            }
+        };
+        let end = (0..=end)
+            .rev()
+            .find(|&i| p.is_char_boundary(i))
+            .unwrap_or(0)
+            .max(1);
+        let end = (end..=p.len())
+            .find(|&i| p.is_char_boundary(i))
+            .unwrap_or(p.len());
+        let piece = &p[..end];
+        if out.is_empty() {
+            out.push(format!("{name}: {piece}"));
+        } else {
+            out.push(format!("{}{piece}", " ".repeat(name.len() + 2)));
+        }
+        p = &p[end..];
+    }
+    out
+}
+
 fn uname() -> String {
     // SAFETY: uname fills the struct we own.
     unsafe {
@@ -214,6 +256,21 @@ fn daemonize() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Sent by a subsystem thread to the supervisor when it ends (so the supervisor can sleep in
+/// `sigtimedwait` instead of polling). A real-time signal keepalived does not use.
+pub const SIG_THREAD_ENDED: libc::c_int = 40;
+
+static SUPERVISOR: std::sync::OnceLock<libc::pthread_t> = std::sync::OnceLock::new();
+
+/// Wakes the supervisor (a no-op outside the daemon, e.g. in tests that run the VRRP thread).
+pub fn wake_supervisor() {
+    if let Some(&t) = SUPERVISOR.get() {
+        // SAFETY: t is the supervisor thread, which lives until the process exits, and has
+        // SIG_THREAD_ENDED blocked and in its sigtimedwait set.
+        unsafe { libc::pthread_kill(t, SIG_THREAD_ENDED) };
+    }
+}
+
 fn signal_set() -> libc::sigset_t {
     // SAFETY: sigset manipulation on a local.
     unsafe {
@@ -223,8 +280,11 @@ fn signal_set() -> libc::sigset_t {
             libc::SIGTERM,
             libc::SIGINT,
             libc::SIGHUP,
-            libc::SIGUSR1,
-            libc::SIGUSR2,
+            dump::SIG_DATA,
+            dump::SIG_STATS,
+            dump::SIG_JSON,
+            dump::SIG_STATS_CLEAR,
+            SIG_THREAD_ENDED,
         ] {
             libc::sigaddset(&mut s, sig);
         }
@@ -232,23 +292,53 @@ fn signal_set() -> libc::sigset_t {
     }
 }
 
-fn rusage_line() -> String {
-    // SAFETY: getrusage fills the structs we own.
-    let (s, c) = unsafe {
-        let mut s: libc::rusage = std::mem::zeroed();
-        let mut c: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut s);
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut c);
-        (s, c)
-    };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+fn rusage(who: libc::c_int) -> libc::rusage {
+    // SAFETY: getrusage fills the struct we own.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut u);
+        u
+    }
+}
+
+fn tv(v: libc::timeval) -> String {
+    format!("{}.{:06}", v.tv_sec, v.tv_usec)
+}
+
+/// keepalived's parent at exit with `-D`: `CPU usage (self/children) user: .../... system: ...`.
+fn cpu_usage_line() -> String {
+    let (s, c) = (rusage(libc::RUSAGE_SELF), rusage(libc::RUSAGE_CHILDREN));
     format!(
-        "Stopped - used (self/children) {:.6}/{:.6} user time, {:.6}/{:.6} system time",
-        t(s.ru_utime),
-        t(c.ru_utime),
-        t(s.ru_stime),
-        t(c.ru_stime)
+        "CPU usage (self/children) user: {}/{} system: {}/{}",
+        tv(s.ru_utime),
+        tv(c.ru_utime),
+        tv(s.ru_stime),
+        tv(c.ru_stime)
     )
+}
+
+/// keepalived's `log_stopping()`, logged by each child as it ends (here: a subsystem thread,
+/// whose "self" is the thread): `Stopped`, or with `-D` its CPU use.
+pub fn stopping_line(detail: bool) -> String {
+    if !detail {
+        return "Stopped".into();
+    }
+    let (s, c) = (rusage(libc::RUSAGE_THREAD), rusage(libc::RUSAGE_CHILDREN));
+    if c.ru_utime.tv_sec != 0 || c.ru_utime.tv_usec != 0 {
+        format!(
+            "Stopped - used (self/children) {}/{} user time, {}/{} system time",
+            tv(s.ru_utime),
+            tv(c.ru_utime),
+            tv(s.ru_stime),
+            tv(c.ru_stime)
+        )
+    } else {
+        format!(
+            "Stopped - used {} user time, {} system time",
+            tv(s.ru_utime),
+            tv(s.ru_stime)
+        )
+    }
 }
 
 /// Runs keepalived with these settings until it stops; returns the process exit status.
@@ -257,8 +347,8 @@ pub fn run(settings: Settings) -> u8 {
         console: settings.log_console,
         syslog: !settings.no_syslog,
         facility: settings.log_facility.to_libc(),
-        ident: "Keepalived_vrrp".into(),
         debug: settings.log_extra_detail,
+        journald: log::started_by_systemd(),
     });
 
     // keepalived_running(): our main pid file, and the VRRP one when VRRP runs.
@@ -293,7 +383,9 @@ pub fn run(settings: Settings) -> u8 {
 
     info!("Starting {KEEPALIVED_VERSION_STRING}");
     info!("Running on {}", uname());
-    info!("Command line: {}", quote_args());
+    for l in wrapped_option_lines("Command line", &quote_args()) {
+        info!("{l}");
+    }
     if !config_file_readable(&settings.config_file) {
         // keepalived's check_conf_file(): nothing to run without a configuration.
         info!("Config files missing '{}'.", settings.config_file.display());
@@ -325,6 +417,8 @@ pub fn run(settings: Settings) -> u8 {
     let set = signal_set();
     // SAFETY: blocking signals in the calling thread before any other thread exists.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    // SAFETY: pthread_self has no preconditions.
+    let _ = SUPERVISOR.set(unsafe { libc::pthread_self() });
 
     let run_vrrp =
         settings.run_vrrp && (!model.vrrp_instances.is_empty() || settings.run_all_children);
@@ -379,17 +473,31 @@ pub fn run(settings: Settings) -> u8 {
     if checkers.is_some() {
         info!("Starting Healthcheck child process, pid={pid}");
     }
+    info!("Startup complete");
     // Debian's unit is Type=notify with --dont-fork: tell systemd we are up (a no-op without
     // NOTIFY_SOCKET).
     if settings.dont_fork {
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     }
 
-    let timeout = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 200_000_000,
-    };
+    // Once start-up has settled (instances through their first transition and its GARP
+    // bursts), give back the pages only that used (see `memory`).
+    let mut release_at = Some(crate::sys::clock::now() + memory::RELEASE_AFTER);
     loop {
+        let now = crate::sys::clock::now();
+        if release_at.is_some_and(|t| now >= t) {
+            release_at = None;
+            memory::release_startup_memory();
+        }
+        // Sleep until a signal (a subsystem thread ending sends SIG_THREAD_ENDED), or the
+        // release point.
+        let wait = release_at.map_or(Duration::from_secs(3600), |t| {
+            t.saturating_duration_since(now) + Duration::from_millis(1)
+        });
+        let timeout = libc::timespec {
+            tv_sec: wait.as_secs() as libc::time_t,
+            tv_nsec: wait.subsec_nanos() as libc::c_long,
+        };
         // SAFETY: sigtimedwait on a signal set we built; a null siginfo is allowed.
         let sig = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &timeout) };
         match sig {
@@ -406,8 +514,20 @@ pub fn run(settings: Settings) -> u8 {
                 aux.as_mut(),
                 &mut checkers,
             ),
-            libc::SIGUSR1 | libc::SIGUSR2 => {}
+            dump::SIG_DATA | dump::SIG_STATS | dump::SIG_JSON | dump::SIG_STATS_CLEAR => {
+                let umask = settings.umask.unwrap_or(crate::cli::DEFAULT_UMASK);
+                dump::on_signal(sig, &model, ctl.as_ref(), umask);
+            }
             _ => {
+                if sig == SIG_THREAD_ENDED {
+                    // Sent just before the thread returns: give it a moment to be done.
+                    let end = crate::sys::clock::now() + Duration::from_secs(1);
+                    while vrrp_thread.as_ref().is_some_and(|h| !h.is_finished())
+                        && crate::sys::clock::now() < end
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
                 if vrrp_thread.as_ref().is_some_and(|h| h.is_finished()) {
                     warn!("VRRP child process({pid}) died: Exiting");
                     break;
@@ -449,8 +569,30 @@ pub fn run(settings: Settings) -> u8 {
     for p in &written {
         pidfile::remove_if_ours(p, pid);
     }
-    info!("{}", rusage_line());
+    if settings.log_detail {
+        info!("{}", cpu_usage_line());
+    }
     info!("Stopped {KEEPALIVED_VERSION_STRING}");
     status
 }
 pub mod lvs;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_is_wrapped_like_keepalived_s() {
+        // From the 2.2.7 capture (two-node-A/log.txt).
+        let args = "'keepalived' '-n' '-l' '-D' '-G' '-P' '-f' 'A/keepalived.conf' '-p' 'A/k.pid' '-r' 'A/v.pid' '-c' 'A/c.pid' '-b' 'A/b.pid'";
+        assert_eq!(
+            super::wrapped_option_lines("Command line", args),
+            [
+                "Command line: 'keepalived' '-n' '-l' '-D' '-G' '-P' '-f' 'A/keepalived.conf' '-p' 'A/k.pid' '-r'",
+                "              'A/v.pid' '-c' 'A/c.pid' '-b' 'A/b.pid'",
+            ]
+        );
+        assert_eq!(
+            super::wrapped_option_lines("Command line", "'keepalived' '-n'"),
+            ["Command line: 'keepalived' '-n'"]
+        );
+    }
+}

@@ -168,6 +168,16 @@ impl Tracking {
         self.scripts.keys().map(String::as_str)
     }
 
+    /// A `vrrp_script`'s rise/fall state (for the data dump).
+    pub fn script_state(&self, name: &str) -> Option<ScriptState> {
+        self.scripts.get(name).copied()
+    }
+
+    /// An instance's resolved `track_script` / `track_interface` lines (for the data dump).
+    pub fn track_lines(&self, id: InstanceId) -> &[TrackLine] {
+        self.instances.get(id).map_or(&[], |(_, l)| l.as_slice())
+    }
+
     pub fn script_health(&self, name: &str) -> Option<Health> {
         self.scripts.get(name).map(ScriptState::health)
     }

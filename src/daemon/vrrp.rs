@@ -32,11 +32,12 @@ use crate::sys::addr::{AddrOptions, Netlink};
 use crate::sys::clock;
 use crate::sys::monitor::{Monitor, NetEvent};
 use crate::sys::socket::{self as rawsock, PacketSender};
+use crate::vrrp::dump::{format_vip, GroupDump, InstanceDump, SockDump};
 use crate::vrrp::from_model::VrrpConfig;
 use crate::vrrp::track::ScriptOutcome;
 use crate::vrrp::{
     Action, Destination, Event, Family, FaultCause, InstanceConfig, InstanceId, Notify, Output,
-    Source, State, Stats, VirtualAddress, Vrrp,
+    Router, Source, State, Stats, VirtualAddress, Vrrp,
 };
 use crate::wire::vrrp::{self as wv, ChecksumMode, Endpoints, RxOptions};
 use crate::wire::{arp, nd};
@@ -101,6 +102,24 @@ pub enum Control {
     Reload(Box<DriverConfig>, std::sync::mpsc::Sender<()>),
     /// Reply with a [`Status`] snapshot (SIGUSR1/SIGUSR2 dumps, tests).
     Status(std::sync::mpsc::Sender<Status>),
+    /// Reply with what the dumps need; then, with `clear_stats`, zero every instance's
+    /// counters (SIGRTMAX-1: keepalived writes the stats file, then clears).
+    Dump {
+        clear_stats: bool,
+        reply: std::sync::mpsc::Sender<DumpState>,
+    },
+}
+
+/// What the VRRP thread knows for keepalived's dumps (SIGUSR1 / SIGUSR2 / 36 / SIGRTMAX-1).
+/// Config-only details (notify scripts, smtp_alert, script commands) are added by
+/// [`super::dump`] from the model.
+#[derive(Debug, Clone, Default)]
+pub struct DumpState {
+    pub instances: Vec<InstanceDump>,
+    pub groups: Vec<GroupDump>,
+    /// Every `vrrp_script` with its rise/fall state.
+    pub scripts: Vec<(String, crate::vrrp::track::ScriptState)>,
+    pub sockets: Vec<SockDump>,
 }
 
 /// The sending side of the VRRP thread's control channel. Cheap to clone, usable from any
@@ -119,6 +138,16 @@ impl ControlHandle {
     pub fn status(&self) -> Option<Status> {
         let (tx, rx) = std::sync::mpsc::channel();
         if !self.send(Control::Status(tx)) {
+            return None;
+        }
+        rx.recv_timeout(std::time::Duration::from_secs(2)).ok()
+    }
+
+    /// Asks the VRRP thread for its dump state (and, with `clear_stats`, to zero the counters
+    /// right after); `None` if it does not answer within 2 s.
+    pub fn dump(&self, clear_stats: bool) -> Option<DumpState> {
+        let (reply, rx) = std::sync::mpsc::channel();
+        if !self.send(Control::Dump { clear_stats, reply }) {
             return None;
         }
         rx.recv_timeout(std::time::Duration::from_secs(2)).ok()
@@ -216,12 +245,14 @@ pub fn spawn(
 ) -> io::Result<(JoinHandle<io::Result<()>>, ControlHandle)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let h = std::thread::Builder::new()
-        .name("vrrp".into())
+        .name(super::log::VRRP_THREAD.into())
         .spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(run(cfg, sink, rx))
+            let r = rt.block_on(run(cfg, sink, rx));
+            super::wake_supervisor();
+            r
         })?;
     Ok((h, ControlHandle(tx)))
 }
@@ -276,6 +307,10 @@ struct Driver {
     rx_tx: mpsc::UnboundedSender<Rx>,
     /// The reader task of each socket, by (interface, is IPv6).
     readers: BTreeMap<(usize, bool), tokio::task::JoinHandle<()>>,
+    /// Wall-clock time of each instance's last state change (by name: survives reloads), for
+    /// the dumps; instances not in it changed last at `started`.
+    transitions: BTreeMap<String, std::time::SystemTime>,
+    started: std::time::SystemTime,
 }
 
 fn lines(d: &Driver, text: &str, detail: bool) {
@@ -320,6 +355,8 @@ async fn run(
         next_slot: BTreeMap::new(),
         rx_tx,
         readers: BTreeMap::new(),
+        transitions: BTreeMap::new(),
+        started: clock::wall_now(),
     };
     let timer = crate::sys::timer::Timer::new()?;
     d.setup().await;
@@ -330,10 +367,9 @@ async fn run(
             None
         }
     };
-    info!("Registering Kernel netlink reflector");
+    lines(&d, "Registering Kernel netlink reflector", true);
     let now = clock::now();
     d.initial_faults(now);
-    info!("Startup complete");
     d.vrrp.start(now);
     d.drain().await;
 
@@ -374,6 +410,12 @@ async fn run(
                 Some(Control::Status(reply)) => {
                     let _ = reply.send(d.status());
                 }
+                Some(Control::Dump { clear_stats, reply }) => {
+                    let _ = reply.send(d.dump_state());
+                    if clear_stats {
+                        d.vrrp.clear_stats();
+                    }
+                }
             },
             () = sleep => {
                 let now = clock::now();
@@ -397,6 +439,7 @@ async fn run(
             d.rx_errors, d.unknown_vrid
         );
     }
+    info!("{}", super::stopping_line(d.log_detail));
     Ok(())
 }
 
@@ -442,7 +485,7 @@ impl Driver {
             Ok(p) => self.packet = Some(p),
             Err(e) => warn!("Cannot open the gratuitous ARP socket: {e}"),
         }
-        info!("Registering gratuitous ARP shared channel");
+        lines(self, "Registering gratuitous ARP shared channel", true);
     }
 
     /// Looks up every interface the instances and trackers name (once each), feeds the tracked
@@ -736,6 +779,149 @@ impl Driver {
         }
     }
 
+    /// What the dumps need from this thread (see [`DumpState`]).
+    fn dump_state(&self) -> DumpState {
+        use crate::vrrp::track::TrackerKind;
+        let now = clock::now();
+        let wall = clock::wall_now();
+        let routers = self.vrrp.routers();
+        let instances = routers
+            .iter()
+            .enumerate()
+            .map(|(id, r)| {
+                let lt = self
+                    .transitions
+                    .get(r.name())
+                    .copied()
+                    .unwrap_or(self.started);
+                let mut d = InstanceDump::from_router(r, now, wall, lt);
+                let c = r.config();
+                d.sync_group = self
+                    .vrrp
+                    .group_of(id)
+                    .and_then(|g| self.vrrp.groups().get(g))
+                    .map(|g| g.name().to_string());
+                let iface = self.inst_iface.get(id).copied().flatten();
+                let ifname = c.interface.clone().unwrap_or_default();
+                d.src_ip = c.source_addr.or_else(|| {
+                    let f = &self.ifaces[iface?];
+                    match c.family {
+                        Family::Ipv4 => f.v4.map(IpAddr::V4),
+                        Family::Ipv6 => f.v6ll.map(IpAddr::V6),
+                    }
+                });
+                let socks = match c.family {
+                    Family::Ipv4 => &self.sock4,
+                    Family::Ipv6 => &self.sock6,
+                };
+                d.sockets = iface.and_then(|i| socks.get(&i)).map(|s| {
+                    let fd = s.get_ref().as_raw_fd_i32();
+                    (fd, fd)
+                });
+                d.vips = c
+                    .vips
+                    .iter()
+                    .map(|a| format_vip(a, &ifname, d.vipset))
+                    .collect();
+                d.evips = c
+                    .evips
+                    .iter()
+                    .map(|a| format_vip(a, &ifname, d.vipset))
+                    .collect();
+                for l in self.tracking.track_lines(id) {
+                    match l.kind {
+                        TrackerKind::Interface => {
+                            d.track_ifp.push((l.name.clone(), l.weight, l.reverse))
+                        }
+                        TrackerKind::Script => d.track_script.push((
+                            l.name.clone(),
+                            l.weight,
+                            l.reverse,
+                            String::new(),
+                        )),
+                        _ => {}
+                    }
+                }
+                d
+            })
+            .collect();
+        let groups = self
+            .vrrp
+            .groups()
+            .iter()
+            .map(|g| {
+                let count = |s: State| {
+                    let n = g
+                        .members()
+                        .iter()
+                        .filter(|&&m| routers[m].state() == s)
+                        .count();
+                    u32::try_from(n).unwrap_or(u32::MAX)
+                };
+                GroupDump {
+                    name: g.name().to_string(),
+                    state: g.state(),
+                    num_member_fault: count(State::Fault),
+                    num_member_init: count(State::Init),
+                    members: g
+                        .members()
+                        .iter()
+                        .map(|&m| routers[m].name().to_string())
+                        .collect(),
+                    smtp_alert: false,
+                    script_backup: None,
+                    script_master: None,
+                    script_fault: None,
+                    script_stop: None,
+                    script: None,
+                }
+            })
+            .collect();
+        let scripts = self
+            .tracking
+            .script_names()
+            .filter_map(|n| Some((n.to_string(), self.tracking.script_state(n)?)))
+            .collect();
+        let mut sockets = Vec::new();
+        for (v6, map) in [(false, &self.sock4), (true, &self.sock6)] {
+            for (&i, s) in map {
+                let fd = s.get_ref().as_raw_fd_i32();
+                let members: Vec<&Router> = routers
+                    .iter()
+                    .enumerate()
+                    .filter(|(id, r)| {
+                        self.inst_iface.get(*id).copied().flatten() == Some(i)
+                            && (r.config().family == Family::Ipv6) == v6
+                    })
+                    .map(|(_, r)| r)
+                    .collect();
+                let unicast = !members.is_empty()
+                    && members.iter().all(|r| !r.config().unicast_peers.is_empty());
+                sockets.push(SockDump {
+                    fd_in: fd,
+                    fd_out: fd,
+                    interface: self.ifaces[i].name.clone(),
+                    ipv6: v6,
+                    unicast_src: if unicast {
+                        members.iter().find_map(|r| r.config().source_addr)
+                    } else {
+                        None
+                    },
+                    instances: members
+                        .iter()
+                        .map(|r| (r.name().to_string(), r.config().vrid))
+                        .collect(),
+                });
+            }
+        }
+        DumpState {
+            instances,
+            groups,
+            scripts,
+            sockets,
+        }
+    }
+
     /// keepalived puts an instance with no address of its family on its interface (and no
     /// configured source) in FAULT, and lets it out when one appears.
     fn sync_addr_faults(&mut self) {
@@ -985,6 +1171,10 @@ impl Driver {
             Action::Log(l) => lines(self, &l.text, l.detail),
             Action::Notify(n) => (self.sink)(&n),
             Action::StateChanged { from, to, reason } => {
+                if let Some(id) = id {
+                    let name = self.vrrp.router(id).name().to_string();
+                    self.transitions.insert(name, clock::wall_now());
+                }
                 debug!("{:?} {from} -> {to} ({})", id, reason.as_str())
             }
             Action::SendAdvert {

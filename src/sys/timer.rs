@@ -64,9 +64,11 @@ impl Timer {
                     buf.len(),
                 )
             };
-            if n < 0 {
-                guard.clear_ready();
-            }
+            // A read drains the timerfd (or finds it empty): either way it is not readable
+            // now, so forget the readiness; otherwise the next sleep would see it, read
+            // EAGAIN and arm the timer a second time (two wasted syscalls per advert).
+            let _ = n;
+            guard.clear_ready();
         }
     }
 }

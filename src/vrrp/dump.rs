@@ -771,8 +771,9 @@ pub struct ScriptStateDump {
     /// keepalived's raw rise/fall counter.
     pub result: u32,
     pub insecure: bool,
-    /// `None` = "unknown" (no result yet).
-    pub init_ok: Option<bool>,
+    /// keepalived's init state word: `INIT` (no result yet), `INIT/FAILED` (`init_fail`, no
+    /// result yet), `unknown` (results seen).
+    pub init_state: &'static str,
     pub status_good: bool,
     pub uid: u32,
     pub gid: u32,
@@ -800,15 +801,7 @@ pub fn data_scripts(scripts: &[ScriptStateDump]) -> String {
         let _ = writeln!(o, "   Fall = {}", s.fall);
         let _ = writeln!(o, "   Result = {}", s.result);
         let _ = writeln!(o, "   Insecure = {}", if s.insecure { "yes" } else { "no" });
-        let _ = writeln!(
-            o,
-            "   Init state = {}",
-            match s.init_ok {
-                None => "unknown",
-                Some(true) => "ok",
-                Some(false) => "failed",
-            }
-        );
+        let _ = writeln!(o, "   Init state = {}", s.init_state);
         let _ = writeln!(
             o,
             "   Status = {}",
@@ -820,6 +813,462 @@ pub fn data_scripts(scripts: &[ScriptStateDump]) -> String {
             let _ = writeln!(o, "     {n}, weight {w}");
         }
         let _ = writeln!(o, "   State = {}", s.state);
+    }
+    o
+}
+
+/// keepalived's `format_ipaddress()` for a virtual address: `ADDR[/LEN] [brd B] dev IF scope S
+/// [label L][ preferred_lft ...][ set]`. `iface` is the instance's interface (used when the
+/// address has no `dev`); `set` says whether the address is currently configured by us.
+pub fn format_vip(a: &super::config::VirtualAddress, iface: &str, set: bool) -> String {
+    let opts = crate::sys::addr::AddrOptions::parse(&a.options);
+    let mut o = a.addr.to_string();
+    let host = if a.addr.is_ipv4() { 32 } else { 128 };
+    if a.prefix_len != host {
+        let _ = write!(o, "/{}", a.prefix_len);
+    }
+    if let (IpAddr::V4(_), Some(b)) = (a.addr, opts.brd) {
+        let _ = write!(o, " brd {b}");
+    }
+    let _ = write!(o, " dev {}", a.dev.as_deref().unwrap_or(iface));
+    let scope = if a.addr.is_ipv6() {
+        0
+    } else {
+        opts.scope.unwrap_or(0)
+    };
+    let _ = write!(o, " scope {}", scope_name(scope));
+    if let (IpAddr::V4(_), Some(l)) = (a.addr, &opts.label) {
+        let _ = write!(o, " label {l}");
+    }
+    let words: Vec<&str> = a.options.split_whitespace().collect();
+    if words.contains(&"no_track") {
+        o.push_str(" no_track");
+    }
+    if a.addr.is_ipv6() {
+        let lft = words
+            .iter()
+            .position(|w| *w == "preferred_lft")
+            .and_then(|i| words.get(i + 1));
+        match lft {
+            Some(&"forever") => o.push_str(" preferred_lft forever"),
+            Some(&"0") => o.push_str(" deprecated"),
+            Some(n) if n.parse::<u32>().is_ok() => {
+                let _ = write!(o, " preferred_lft {n}");
+            }
+            _ if a.prefix_len == 128 => o.push_str(" deprecated"),
+            _ => o.push_str(" preferred_lft forever"),
+        }
+    }
+    if set {
+        o.push_str(" set");
+    }
+    o
+}
+
+/// iproute2's `rt_scopes` names, as keepalived prints them.
+fn scope_name(s: u8) -> String {
+    match s {
+        0 => "global".into(),
+        200 => "site".into(),
+        253 => "link".into(),
+        254 => "host".into(),
+        255 => "nowhere".into(),
+        n => n.to_string(),
+    }
+}
+
+/// What the `------< Global definitions >------` section needs beyond the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalEnv {
+    /// keepalived's `local_name` (the canonical host name): default `router_id`, HELO name and
+    /// sender.
+    pub local_name: String,
+    /// The process umask.
+    pub umask: u32,
+    /// The default script user's uid:gid (`None`: none resolvable).
+    pub script_creds: Option<(u32, u32)>,
+    /// uid:gid of `notify_fifo` / `vrrp_notify_fifo` / `lvs_notify_fifo`.
+    pub fifo_creds: [(u32, u32); 3],
+    /// Written by the VRRP process (keepalived's VRRP child adds `Default interface` and
+    /// resolves the lower-priority GARP settings); `false` for `keepalived_parent.data`.
+    pub vrrp_process: bool,
+}
+
+fn on_off_unset(v: Option<bool>) -> &'static str {
+    match v {
+        None => "unset",
+        Some(true) => "on",
+        Some(false) => "off",
+    }
+}
+
+/// The `------< Global definitions >------` section (keepalived's `dump_global_data`, as
+/// Debian's 2.2.7 build prints it: LVS, BFD, SNMP, DBus and nftables compiled in).
+pub fn data_global(cfg: &crate::model::Config, env: &GlobalEnv) -> String {
+    let g = &cfg.global;
+    let mut o = String::from("------< Global definitions >------\n");
+    let mut w = |l: String| {
+        o.push_str(&l);
+        o.push('\n');
+    };
+    let parsed_arg = |k: &str| {
+        g.parsed
+            .get(k)
+            .and_then(|v| v.last())
+            .and_then(|a| a.first())
+            .cloned()
+    };
+    let ns = parsed_arg("global_defs/net_namespace");
+    w(format!(
+        " Network namespace = {}",
+        ns.as_deref().unwrap_or("(default)")
+    ));
+    w(format!(
+        " Network namespace ipvs = {}",
+        match parsed_arg("global_defs/net_namespace_ipvs") {
+            Some(n) if !n.is_empty() => n,
+            Some(_) => "(default)".into(),
+            None => "(main namespace)".into(),
+        }
+    ));
+    if let Some(i) = parsed_arg("global_defs/instance") {
+        w(format!(" Instance name = {i}"));
+    }
+    w(format!(
+        " Router ID = {}",
+        g.router_id.as_deref().unwrap_or(&env.local_name)
+    ));
+    if let Some(s) = &g.smtp_server {
+        w(format!(" Smtp server = {}", s.host));
+        w(format!(" Smtp server port = {}", s.port));
+        if let Some(h) = g.smtp_helo_name.as_deref().or(Some(&env.local_name)) {
+            w(format!(" Smtp HELO name = {h}"));
+        }
+    } else if let Some(h) = &g.smtp_helo_name {
+        w(format!(" Smtp HELO name = {h}"));
+    }
+    // keepalived only sets its 30 s default when an SMTP server is configured.
+    if !g.smtp_connect_timeout.is_zero()
+        && (g.smtp_server.is_some() || g.smtp_connect_timeout != Duration::from_secs(30))
+    {
+        w(format!(
+            " Smtp server connection timeout = {}",
+            g.smtp_connect_timeout.as_secs()
+        ));
+    }
+    let from = g.notification_email_from.clone().or_else(|| {
+        g.smtp_server
+            .as_ref()
+            .map(|_| format!("keepalived@{}", env.local_name))
+    });
+    if let Some(f) = from {
+        w(format!(" Email notification from = {f}"));
+        w(" Email notification to:".into());
+        for e in &g.notification_email {
+            w(format!("   {e}"));
+        }
+    }
+    w(format!(
+        " Default smtp_alert = {}",
+        on_off_unset(g.smtp_alert)
+    ));
+    w(format!(
+        " Default smtp_alert_vrrp = {}",
+        on_off_unset(g.smtp_alert_vrrp)
+    ));
+    w(format!(
+        " Default smtp_alert_checker = {}",
+        on_off_unset(g.smtp_alert_checker)
+    ));
+    w(format!(
+        " Checkers log all failures = {}",
+        g.parsed
+            .contains_key("global_defs/checker_log_all_failures")
+    ));
+    w(" No test config before reload".into());
+    w(format!(" Dynamic interfaces = {}", g.dynamic_interfaces));
+    if g.no_email_faults {
+        w(" Send emails for fault transitions = off".into());
+    }
+    if env.vrrp_process {
+        w(format!(
+            " Default interface = {}",
+            g.default_interface.as_deref().unwrap_or("eth0")
+        ));
+    }
+    w(" Disable local IGMP = no".into());
+    w(format!(" LVS flush = {}", g.lvs_flush));
+    w(" LVS flush on stop = disabled".into());
+    for (label, fifo, script, creds) in [
+        (
+            "Global",
+            &g.notify_fifo,
+            &g.notify_fifo_script,
+            env.fifo_creds[0],
+        ),
+        (
+            "VRRP",
+            &g.vrrp_notify_fifo,
+            &g.vrrp_notify_fifo_script,
+            env.fifo_creds[1],
+        ),
+        (
+            "LVS",
+            &g.lvs_notify_fifo,
+            &g.lvs_notify_fifo_script,
+            env.fifo_creds[2],
+        ),
+    ] {
+        let Some(name) = fifo.as_ref().and_then(|f| f.args.first()) else {
+            continue;
+        };
+        w(format!(
+            " {label} notify fifo = {name}, uid:gid {}:{}",
+            creds.0, creds.1
+        ));
+        if let Some(s) = script {
+            let (u, gid) = env.script_creds.unwrap_or((0, 0));
+            w(format!(
+                " {label} notify fifo script = {}, uid:gid {u}:{gid}",
+                crate::exec::cmd_str(&display_argv(&s.args))
+            ));
+        }
+    }
+    w(format!(
+        " FIFO write vrrp states on reload = {}",
+        g.parsed
+            .contains_key("global_defs/fifo_write_vrrp_states_on_reload")
+    ));
+    w(format!(
+        " VRRP notify priority changes = {}",
+        g.parsed
+            .contains_key("global_defs/vrrp_notify_priority_changes")
+    ));
+    w(format!(
+        " VRRP IPv4 mcast group = {}",
+        g.vrrp_mcast_group4
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::new(224, 0, 0, 18)))
+    ));
+    w(format!(
+        " VRRP IPv6 mcast group = {}",
+        g.vrrp_mcast_group6
+            .unwrap_or(IpAddr::V6(std::net::Ipv6Addr::new(
+                0xff02, 0, 0, 0, 0, 0, 0, 0x12
+            )))
+    ));
+    w(format!(
+        " Gratuitous ARP delay = {}",
+        g.vrrp_garp_master_delay.as_secs()
+    ));
+    w(format!(
+        " Gratuitous ARP repeat = {}",
+        g.vrrp_garp_master_repeat
+    ));
+    w(format!(
+        " Gratuitous ARP refresh timer = {}",
+        g.vrrp_garp_master_refresh.as_secs()
+    ));
+    w(format!(
+        " Gratuitous ARP refresh repeat = {}",
+        g.vrrp_garp_master_refresh_repeat
+    ));
+    // The VRRP process resolves unset lower-priority values to the GARP ones; the parent
+    // prints keepalived's PARAMETER_UNSET.
+    let unset = u32::MAX;
+    let (lpd, lpr) = if env.vrrp_process {
+        (
+            g.vrrp_garp_lower_prio_delay
+                .unwrap_or(g.vrrp_garp_master_delay)
+                .as_secs(),
+            g.vrrp_garp_lower_prio_repeat
+                .unwrap_or(g.vrrp_garp_master_repeat),
+        )
+    } else {
+        (
+            g.vrrp_garp_lower_prio_delay
+                .map_or(u64::from(unset), |d| d.as_secs()),
+            g.vrrp_garp_lower_prio_repeat.unwrap_or(unset),
+        )
+    };
+    w(format!(" Gratuitous ARP lower priority delay = {lpd}"));
+    w(format!(" Gratuitous ARP lower priority repeat = {lpr}"));
+    w(format!(
+        " Num adverts before down = {}",
+        g.vrrp_down_timer_adverts
+    ));
+    w(" Gratuitous ARP for each secondary VMAC = 0s".into());
+    w(format!(
+        " Send advert after receive lower priority advert = {}",
+        !g.vrrp_lower_prio_no_advert
+    ));
+    w(format!(
+        " Send advert after receive higher priority advert = {}",
+        g.vrrp_higher_prio_send_advert
+    ));
+    w(format!(
+        " Gratuitous ARP interval = {:.6}",
+        g.vrrp_garp_interval.as_secs_f64()
+    ));
+    w(format!(
+        " Gratuitous NA interval = {:.6}",
+        g.vrrp_gna_interval.as_secs_f64()
+    ));
+    w(format!(
+        " VRRP default protocol version = {}",
+        g.vrrp_version
+    ));
+    w(" nftables without counters".into());
+    w(" libnftnl version 1.2.3".into());
+    w(format!(
+        " VRRP check unicast_src = {}",
+        g.vrrp_check_unicast_src
+    ));
+    w(format!(
+        " VRRP skip check advert addresses = {}",
+        g.vrrp_skip_check_adv_addr
+    ));
+    w(format!(" VRRP strict mode = {}", g.vrrp_strict));
+    match g.max_auto_priority {
+        Some(-1) => w(" Max auto priority = Disabled".into()),
+        v => w(format!(" Max auto priority = {}", v.unwrap_or(0))),
+    }
+    w(" Min auto priority delay = 1000000 usecs".into());
+    for p in ["VRRP", "Checker", "BFD"] {
+        w(format!(" {p} process priority = 0"));
+        w(format!(" {p} don't swap = false"));
+        w(format!(" {p} realtime priority = 0"));
+        w(format!(" {p} realtime limit = 10000"));
+    }
+    for s in ["vrrp", "checker", "RFCv2", "RFCv3", "traps"] {
+        w(format!(" SNMP {s} disabled"));
+    }
+    w(" SNMP socket = default (unix:/var/agentx/master)".into());
+    w(" DBus disabled".into());
+    w(" DBus service name = ".into());
+    w(format!(
+        " Script security {}",
+        if g.enable_script_security {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    ));
+    if let Some((u, gid)) = env.script_creds {
+        w(format!(" Default script uid:gid {u}:{gid}"));
+    }
+    for k in [
+        "vrrp_netlink_cmd_rcv_bufs",
+        "vrrp_netlink_monitor_rcv_bufs",
+        "process_monitor_rcv_bufs",
+        "lvs_netlink_cmd_rcv_bufs",
+        "lvs_netlink_monitor_rcv_bufs",
+    ] {
+        w(format!(" {k} = 0"));
+        w(format!(" {k}_force = 0"));
+    }
+    w(" rs_init_notifies = 0".into());
+    w(" no_checker_emails = 0".into());
+    w(" rx_bufs_multiples = 3".into());
+    w(format!(" umask = 0{:o}", env.umask));
+    o
+}
+
+/// A script's argv as keepalived shows it after its script checks: a bare name found on
+/// `PATH`, and the path resolved like `realpath(3)` (keeping the configured file name when it
+/// is another name for the same file), e.g. `/bin/true` -> `/usr/bin/true` on a merged /usr.
+pub fn display_argv(argv: &[String]) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut v = argv.to_vec();
+    let Some(first) = v.first().cloned() else {
+        return v;
+    };
+    if first.starts_with('<') {
+        return v;
+    }
+    let found = if first.contains('/') {
+        Some(std::path::PathBuf::from(&first))
+    } else {
+        let path = std::env::var("PATH").unwrap_or_else(|_| "/bin:/usr/bin".into());
+        path.split(':')
+            .map(|d| std::path::Path::new(d).join(&first))
+            .find(|p| p.is_file())
+    };
+    let Some(found) = found else { return v };
+    let Ok(real) = std::fs::canonicalize(&found) else {
+        return v;
+    };
+    let orig_name = found.file_name();
+    let mut shown = real.clone();
+    if real.file_name() != orig_name {
+        if let (Some(dir), Some(name)) = (real.parent(), orig_name) {
+            let alt = dir.join(name);
+            let same = match (std::fs::metadata(&real), std::fs::metadata(&alt)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            };
+            if same {
+                shown = alt;
+            }
+        }
+    }
+    v[0] = shown.to_string_lossy().into_owned();
+    v
+}
+
+/// One VRRP socket as `------< VRRP Sockpool >------` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SockDump {
+    pub fd_in: i32,
+    pub fd_out: i32,
+    pub interface: String,
+    pub ipv6: bool,
+    /// The unicast source address; `None` for a multicast socket.
+    pub unicast_src: Option<IpAddr>,
+    /// Instances on it: name, VRID.
+    pub instances: Vec<(String, u8)>,
+}
+
+/// The `------< VRRP Sockpool >------` section.
+pub fn data_sockpool(socks: &[SockDump]) -> String {
+    let mut o = String::from("------< VRRP Sockpool >------\n");
+    for s in socks {
+        let _ = writeln!(o, " fd_in {} fd_out = {}", s.fd_in, s.fd_out);
+        let _ = writeln!(o, "   Interface = {}", s.interface);
+        let _ = writeln!(o, "   Family = {}", if s.ipv6 { "IPv6" } else { "IPv4" });
+        o.push_str("   Protocol = VRRP\n");
+        match s.unicast_src {
+            Some(a) => {
+                let _ = writeln!(o, "   Type = Unicast\n   Address = {a}");
+            }
+            None => o.push_str("   Type = Multicast\n"),
+        }
+        o.push_str("   Rx buf size = 0\n   VRRP instances\n");
+        let mut inst = s.instances.clone();
+        inst.sort_by_key(|i| i.1);
+        for (n, v) in inst {
+            let _ = writeln!(o, "     {n} vrid {v}");
+        }
+    }
+    o
+}
+
+/// The whole `keepalived.data` the VRRP process writes on SIGUSR1 (keepalived's
+/// `dump_data_vrrp`): global definitions, topology, sockpool, sync groups, scripts.
+pub fn data_file(
+    global: &str,
+    instances: &[InstanceDump],
+    socks: &[SockDump],
+    groups: &[GroupDump],
+    scripts: &[ScriptStateDump],
+) -> String {
+    let mut o = String::from(global);
+    o.push_str(&data_topology(instances));
+    o.push_str(&data_sockpool(socks));
+    if !groups.is_empty() {
+        o.push_str(&data_sync_groups(groups));
+    }
+    if !scripts.is_empty() {
+        o.push_str(&data_scripts(scripts));
     }
     o
 }
@@ -988,7 +1437,7 @@ mod tests {
             fall: 2,
             result: 3,
             insecure: false,
-            init_ok: None,
+            init_state: "unknown",
             status_good: true,
             uid: 0,
             gid: 0,
@@ -1021,6 +1470,121 @@ mod tests {
    Tracking instances :
      VI_1, weight -60
    State = idle
+";
+        assert_eq!(text, expected);
+        if let Ok(cap) = std::fs::read_to_string(format!("{CAPTURE}keepalived.data")) {
+            assert!(cap.contains(expected), "capture differs");
+        }
+    }
+
+    fn capture_model() -> Option<crate::model::Config> {
+        let path = std::path::PathBuf::from(format!("{CAPTURE}keepalived.conf"));
+        if !path.exists() {
+            return None;
+        }
+        let opts = crate::config::LoadOptions::default();
+        Some(crate::config::load(&path, &opts).model)
+    }
+
+    fn section(text: &str, head: &str) -> String {
+        let mut out = String::new();
+        let mut on = false;
+        for l in text.lines() {
+            if l.starts_with("------<") {
+                on = l == head;
+            }
+            if on {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn global_definitions_match_the_capture_in_both_processes() {
+        let Some(cfg) = capture_model() else {
+            eprintln!("skipping: no capture");
+            return;
+        };
+        let mut env = GlobalEnv {
+            local_name: "vm".into(),
+            umask: 0o177,
+            script_creds: Some((0, 0)),
+            fifo_creds: [(0, 0); 3],
+            vrrp_process: true,
+        };
+        let ours = data_global(&cfg, &env);
+        let cap = std::fs::read_to_string(format!("{CAPTURE}keepalived.data")).expect("capture");
+        assert_eq!(ours, section(&cap, "------< Global definitions >------"));
+        env.vrrp_process = false;
+        let parent = data_global(&cfg, &env);
+        let cap =
+            std::fs::read_to_string(format!("{CAPTURE}keepalived_parent.data")).expect("capture");
+        assert_eq!(parent, cap);
+    }
+
+    #[test]
+    fn vip_lines_are_format_ipaddress() {
+        use crate::vrrp::VirtualAddress;
+        let v = |s: &str, len: u8, opts: &str| VirtualAddress {
+            addr: s.parse().expect("addr"),
+            prefix_len: len,
+            dev: None,
+            options: opts.into(),
+        };
+        assert_eq!(
+            format_vip(&v("10.9.9.100", 24, ""), "eth0", true),
+            "10.9.9.100/24 dev eth0 scope global set"
+        );
+        assert_eq!(
+            format_vip(&v("10.9.9.100", 32, ""), "eth0", false),
+            "10.9.9.100 dev eth0 scope global"
+        );
+        assert_eq!(
+            format_vip(
+                &v("10.9.9.7", 24, "brd 10.9.9.255 scope link label eth0:1"),
+                "eth0",
+                true
+            ),
+            "10.9.9.7/24 brd 10.9.9.255 dev eth0 scope link label eth0:1 set"
+        );
+        assert_eq!(
+            format_vip(&v("fd00::1", 64, ""), "eth1", false),
+            "fd00::1/64 dev eth1 scope global preferred_lft forever"
+        );
+        assert_eq!(
+            format_vip(&v("fd00::1", 128, ""), "eth1", true),
+            "fd00::1 dev eth1 scope global deprecated set"
+        );
+    }
+
+    #[test]
+    fn sockpool_section_matches_the_capture() {
+        let s = SockDump {
+            fd_in: 14,
+            fd_out: 15,
+            interface: "eth0".into(),
+            ipv6: false,
+            unicast_src: None,
+            instances: vec![
+                ("VI_2".into(), 52),
+                ("VI_1".into(), 51),
+                ("VI_3".into(), 53),
+            ],
+        };
+        let text = data_sockpool(&[s]);
+        let expected = "------< VRRP Sockpool >------
+ fd_in 14 fd_out = 15
+   Interface = eth0
+   Family = IPv4
+   Protocol = VRRP
+   Type = Multicast
+   Rx buf size = 0
+   VRRP instances
+     VI_1 vrid 51
+     VI_2 vrid 52
+     VI_3 vrid 53
 ";
         assert_eq!(text, expected);
         if let Ok(cap) = std::fs::read_to_string(format!("{CAPTURE}keepalived.data")) {

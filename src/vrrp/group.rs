@@ -148,6 +148,12 @@ impl Vrrp {
     pub fn group_of(&self, id: InstanceId) -> Option<GroupId> {
         self.member_of[id]
     }
+    /// Zeroes every instance's counters (keepalived's SIGRTMAX-1).
+    pub fn clear_stats(&mut self) {
+        for r in &mut self.routers {
+            r.clear_stats();
+        }
+    }
 
     // ----- the sans-IO surface -------------------------------------------------------------
 

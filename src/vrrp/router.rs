@@ -377,6 +377,10 @@ impl Router {
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
+    /// Zeroes every counter (keepalived's SIGRTMAX-1 "stats clear").
+    pub fn clear_stats(&mut self) {
+        self.stats = Stats::default();
+    }
     /// Master_Adver_Interval (v3: as learnt from the master).
     pub fn master_adver_int(&self) -> Duration {
         self.master_adver_int

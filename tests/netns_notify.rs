@@ -505,3 +505,65 @@ fn track_file_value_moves_the_vip() {
     );
     assert_eq!(lab.terminate("A"), Some(0));
 }
+
+/// Issue 6: with the SMTP server black-holed (it accepts connections and never answers), every
+/// alert hangs until `smtp_connect_timeout`, yet ours takes over from a killed keepalived master
+/// within the protocol's bound, and a dead (refused) server changes nothing either.
+#[test]
+fn a_black_holed_smtp_server_does_not_delay_failover() {
+    if !lab::can_run(&["python3"]) {
+        return;
+    }
+    let mut lab = Lab::new("bh", "10.9.8");
+    let vip = "10.9.8.100";
+    // A TCP listener on A's loopback that never accepts: connects succeed, no greeting comes.
+    let hole = lab.command_in(
+        "A",
+        &[
+            "python3",
+            "-c",
+            "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',2525))\ns.listen(64)\ntime.sleep(3600)\n",
+        ],
+    );
+    lab.spawn_helper(hole);
+    std::thread::sleep(Duration::from_millis(500));
+    let inst = |prio: u8| {
+        format!("vrrp_instance VI_1 {{\n    state BACKUP\n    interface vd0\n    virtual_router_id 72\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n")
+    };
+    let ours = format!(
+        "global_defs {{\n   router_id A\n   notification_email {{\n     ops@example.com\n   }}\n   smtp_server 127.0.0.1 2525\n   smtp_connect_timeout 30\n   smtp_alert\n}}\n{}",
+        inst(100)
+    );
+    lab.start("B", Impl::Keepalived, &inst(200));
+    assert!(
+        wait_until(Duration::from_secs(10), || lab.has_addr("B", vip)),
+        "{}",
+        lab.log("B")
+    );
+    lab.start("A", Impl::Ours, &ours);
+    // Ours enters BACKUP (one hung alert already) and hears keepalived.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!lab.has_addr("A", vip));
+    let killed = keepalived_rs::sys::clock::now();
+    lab.signal("B", 9);
+    assert!(
+        wait_until(Duration::from_secs(10), || lab.has_addr("A", vip)),
+        "no takeover:\n{}",
+        lab.log("A")
+    );
+    let took = killed.elapsed();
+    // Bound: Master_Down_Interval for priority 100, 3 s + 156/256 s after keepalived's last
+    // advert (which came before the kill). keepalived's VRRP child usually still sends its
+    // priority-0 advert when its parent is killed (parent-death signal), and then the
+    // takeover comes after the skew time, ~0.61 s; either way the mail must not add to it.
+    assert!(
+        took < Duration::from_millis(3_609 + 300),
+        "takeover took {took:?} with the SMTP server black-holed:\n{}",
+        lab.log("A")
+    );
+    assert!(lab.log("A").contains("(VI_1) Entering MASTER STATE"));
+    // The alerts are still pending (30 s timeout): nothing was delivered, nothing waited.
+    assert!(!lab.log("A").contains("SMTP alert successfully sent"));
+    eprintln!("takeover with a black-holed SMTP server: {took:?}");
+    assert_eq!(lab.terminate("A"), Some(0));
+}

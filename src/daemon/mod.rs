@@ -49,9 +49,14 @@ fn start_checkers(
     let cfg = std::sync::Arc::new(model.clone());
     let settings = settings.clone();
     match std::thread::Builder::new()
-        .name("checkers".into())
-        .spawn(move || lvs::run_reloadable(cfg, &settings, adopt, rx))
-    {
+        // The name picks the `Keepalived_healthcheckers` syslog ident (log.rs).
+        .name(log::CHECKER_THREAD.into())
+        .spawn(move || {
+            let r = lvs::run_reloadable(cfg, &settings, adopt, rx);
+            // The supervisor sleeps until a signal: tell it we ended (it reports why).
+            wake_supervisor();
+            r
+        }) {
         Ok(thread) => Some(Checkers { stop, thread }),
         Err(e) => {
             warn!("Unable to start the healthchecker thread: {e}");
@@ -522,9 +527,11 @@ pub fn run(settings: Settings) -> u8 {
                 if sig == SIG_THREAD_ENDED {
                     // Sent just before the thread returns: give it a moment to be done.
                     let end = crate::sys::clock::now() + Duration::from_secs(1);
-                    while vrrp_thread.as_ref().is_some_and(|h| !h.is_finished())
-                        && crate::sys::clock::now() < end
-                    {
+                    let done = |v: &Option<std::thread::JoinHandle<_>>, c: &Option<Checkers>| {
+                        v.as_ref().is_some_and(|h| h.is_finished())
+                            || c.as_ref().is_some_and(|c| c.thread.is_finished())
+                    };
+                    while !done(&vrrp_thread, &checkers) && crate::sys::clock::now() < end {
                         std::thread::sleep(Duration::from_millis(1));
                     }
                 }

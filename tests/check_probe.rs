@@ -358,3 +358,27 @@ fn genhash_matches_keepalived() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), ours);
 }
+
+/// The daemon blocks SIGTERM & co. in every thread (the supervisor takes them with
+/// sigtimedwait); a MISC script must still start with an empty signal mask, as keepalived's
+/// forked children do, or a timeout's SIGTERM would not end it.
+#[test]
+fn misc_scripts_start_with_an_empty_signal_mask() {
+    // SAFETY: blocking signals in this test's own thread only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let m = misc(
+        "test \"$(awk '/^SigBlk/{print $2}' /proc/self/status)\" = 0000000000000000",
+        Duration::from_secs(5),
+    );
+    assert_eq!(rt.block_on(probe::misc(&m)), MiscExit::Status(0));
+}

@@ -630,36 +630,26 @@ pub async fn http(spec: &CheckSpec, http: &HttpSpec, tls: &TlsConfigs) -> Outcom
     Outcome::Success(notes)
 }
 
-/// MISC_CHECK: runs the script (no shell), in its own process group; after `misc_timeout`
-/// SIGTERM to the group, 2 s later SIGKILL (keepalived's escalation).
+/// MISC_CHECK: runs the script through [`crate::exec`] (keepalived's child set-up: its own
+/// process group, default signal dispositions and an empty signal mask, the configured user);
+/// after `misc_timeout` SIGTERM to the group, 2 s later SIGKILL (keepalived's escalation).
 pub async fn misc(m: &MiscSpec) -> MiscExit {
-    let Some(prog) = m.script.args.first() else {
+    if m.script.args.is_empty() {
         return MiscExit::Status(127);
-    };
-    let mut cmd = tokio::process::Command::new(prog);
-    cmd.args(&m.script.args[1..])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true);
-    if let Some(user) = &m.script.user {
-        if let Ok(Some(u)) = nix::unistd::User::from_name(user) {
-            let gid = m
-                .script
-                .group
-                .as_deref()
-                .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
-                .map(|g| g.gid)
-                .unwrap_or(u.gid);
-            cmd.uid(u.uid.as_raw()).gid(gid.as_raw());
-        }
     }
-    let mut child = match cmd.spawn() {
+    let creds = match &m.script.user {
+        Some(u) => crate::exec::resolve_user(u, m.script.group.as_deref())
+            .unwrap_or_else(|_| crate::exec::Credentials::current()),
+        None => crate::exec::Credentials::current(),
+    };
+    let cmd = crate::exec::Command::new(m.script.args.clone(), creds);
+    let mut child = match crate::exec::spawn(&cmd) {
         Ok(c) => c,
         // keepalived's forked child exits 127 when execve fails
         Err(_) => return MiscExit::Status(127),
     };
+    // A check abandoned mid-run (stop, reload) takes its script's whole group with it.
+    let mut guard = KillGroupOnDrop(child.id());
     let pid = child.id().map(|p| nix::unistd::Pid::from_raw(p as i32));
     let status = match tokio::time::timeout(m.timeout, child.wait()).await {
         Ok(Ok(s)) => s,
@@ -677,12 +667,28 @@ pub async fn misc(m: &MiscSpec) -> MiscExit {
                     let _ = child.wait().await;
                 }
             }
+            guard.0 = None;
             return MiscExit::TimedOut;
         }
     };
+    guard.0 = None;
     match (status.code(), status.signal()) {
         (Some(c), _) => MiscExit::Status(c),
         (None, Some(s)) => MiscExit::Signal(s),
         _ => MiscExit::Status(1),
+    }
+}
+
+/// SIGKILLs a script's process group if its check is dropped before the script was reaped.
+struct KillGroupOnDrop(Option<u32>);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }

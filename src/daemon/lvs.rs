@@ -222,23 +222,18 @@ impl Mail {
     }
 }
 
-/// Runs a notify script with exactly its arguments; fire and forget.
+/// Runs a notify script with exactly its arguments; fire and forget. Through [`crate::exec`],
+/// so it gets keepalived's child set-up (default signals, empty mask: the daemon's threads
+/// block SIGTERM and friends), its own process group and the configured user.
 fn run_script(s: &Script) {
     let Some(prog) = s.args.first() else { return };
-    let mut cmd = tokio::process::Command::new(prog);
-    cmd.args(&s.args[1..]).stdin(std::process::Stdio::null());
-    if let Some(user) = &s.user {
-        if let Ok(Some(u)) = nix::unistd::User::from_name(user) {
-            let gid = s
-                .group
-                .as_deref()
-                .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
-                .map(|g| g.gid)
-                .unwrap_or(u.gid);
-            cmd.uid(u.uid.as_raw()).gid(gid.as_raw());
-        }
-    }
-    match cmd.spawn() {
+    let creds = match &s.user {
+        Some(u) => crate::exec::resolve_user(u, s.group.as_deref())
+            .unwrap_or_else(|_| crate::exec::Credentials::current()),
+        None => crate::exec::Credentials::current(),
+    };
+    let cmd = crate::exec::Command::new(s.args.clone(), creds);
+    match crate::exec::spawn(&cmd) {
         Ok(mut child) => {
             tokio::spawn(async move {
                 let _ = child.wait().await;

@@ -126,7 +126,7 @@ pub fn local_name() -> String {
 
 fn script_dump(c: &Option<Command>) -> Option<ScriptDump> {
     c.as_ref().map(|c| ScriptDump {
-        cmd: cmd_str(&render::display_argv(&c.argv)),
+        cmd: cmd_str(&display_argv(&c.argv)),
         uid: c.creds.uid,
         gid: c.creds.gid,
     })
@@ -146,6 +146,7 @@ pub fn global_env(cfg: &model::Config, umask: u32, vrrp_process: bool) -> Global
     GlobalEnv {
         local_name: local_name(),
         umask,
+        show_argv: display_argv,
         script_creds: crate::exec::default_credentials(g.script_user.as_ref())
             .ok()
             .map(|c| (c.uid, c.gid)),
@@ -196,7 +197,7 @@ pub fn render(cfg: &model::Config, mut st: DumpState, env: &GlobalEnv) -> Render
                 .iter()
                 .find(|s| s.name == t.0)
                 .and_then(|s| s.script.as_ref())
-                .map(|s| cmd_str(&render::display_argv(&s.args)))
+                .map(|s| cmd_str(&display_argv(&s.args)))
                 .unwrap_or_default();
         }
     }
@@ -234,7 +235,7 @@ pub fn render(cfg: &model::Config, mut st: DumpState, env: &GlobalEnv) -> Render
                 cmd: s
                     .script
                     .as_ref()
-                    .map(|x| cmd_str(&render::display_argv(&x.args)))
+                    .map(|x| cmd_str(&display_argv(&x.args)))
                     .unwrap_or_default(),
                 interval: s.interval,
                 timeout: s.timeout.unwrap_or_default(),
@@ -325,6 +326,48 @@ pub fn on_signal(sig: i32, cfg: &model::Config, ctl: Option<&ControlHandle>, uma
         SIG_JSON => write("keepalived.json", &r.json),
         _ => write("keepalived.stats", &r.stats),
     }
+}
+
+/// A script's argv as keepalived shows it after its script checks: a bare name found on
+/// `PATH`, and the path resolved like `realpath(3)` (keeping the configured file name when it
+/// is another name for the same file), e.g. `/bin/true` -> `/usr/bin/true` on a merged /usr.
+pub fn display_argv(argv: &[String]) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut v = argv.to_vec();
+    let Some(first) = v.first().cloned() else {
+        return v;
+    };
+    if first.starts_with('<') {
+        return v;
+    }
+    let found = if first.contains('/') {
+        Some(std::path::PathBuf::from(&first))
+    } else {
+        let path = std::env::var("PATH").unwrap_or_else(|_| "/bin:/usr/bin".into());
+        path.split(':')
+            .map(|d| std::path::Path::new(d).join(&first))
+            .find(|p| p.is_file())
+    };
+    let Some(found) = found else { return v };
+    let Ok(real) = std::fs::canonicalize(&found) else {
+        return v;
+    };
+    let orig_name = found.file_name();
+    let mut shown = real.clone();
+    if real.file_name() != orig_name {
+        if let (Some(dir), Some(name)) = (real.parent(), orig_name) {
+            let alt = dir.join(name);
+            let same = match (std::fs::metadata(&real), std::fs::metadata(&alt)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            };
+            if same {
+                shown = alt;
+            }
+        }
+    }
+    v[0] = shown.to_string_lossy().into_owned();
+    v
 }
 
 #[cfg(test)]

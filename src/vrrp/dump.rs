@@ -878,7 +878,7 @@ fn scope_name(s: u8) -> String {
 }
 
 /// What the `------< Global definitions >------` section needs beyond the config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct GlobalEnv {
     /// keepalived's `local_name` (the canonical host name): default `router_id`, HELO name and
     /// sender.
@@ -892,6 +892,9 @@ pub struct GlobalEnv {
     /// Written by the VRRP process (keepalived's VRRP child adds `Default interface` and
     /// resolves the lower-priority GARP settings); `false` for `keepalived_parent.data`.
     pub vrrp_process: bool,
+    /// A script's argv as keepalived shows it (the path its script checks resolved); the
+    /// driver supplies it, since resolving reads the file system.
+    pub show_argv: fn(&[String]) -> Vec<String>,
 }
 
 fn on_off_unset(v: Option<bool>) -> &'static str {
@@ -1030,7 +1033,7 @@ pub fn data_global(cfg: &crate::model::Config, env: &GlobalEnv) -> String {
             let (u, gid) = env.script_creds.unwrap_or((0, 0));
             w(format!(
                 " {label} notify fifo script = {}, uid:gid {u}:{gid}",
-                crate::exec::cmd_str(&display_argv(&s.args))
+                crate::exec::cmd_str(&(env.show_argv)(&s.args))
             ));
         }
     }
@@ -1171,48 +1174,6 @@ pub fn data_global(cfg: &crate::model::Config, env: &GlobalEnv) -> String {
     w(" rx_bufs_multiples = 3".into());
     w(format!(" umask = 0{:o}", env.umask));
     o
-}
-
-/// A script's argv as keepalived shows it after its script checks: a bare name found on
-/// `PATH`, and the path resolved like `realpath(3)` (keeping the configured file name when it
-/// is another name for the same file), e.g. `/bin/true` -> `/usr/bin/true` on a merged /usr.
-pub fn display_argv(argv: &[String]) -> Vec<String> {
-    use std::os::unix::fs::MetadataExt;
-    let mut v = argv.to_vec();
-    let Some(first) = v.first().cloned() else {
-        return v;
-    };
-    if first.starts_with('<') {
-        return v;
-    }
-    let found = if first.contains('/') {
-        Some(std::path::PathBuf::from(&first))
-    } else {
-        let path = std::env::var("PATH").unwrap_or_else(|_| "/bin:/usr/bin".into());
-        path.split(':')
-            .map(|d| std::path::Path::new(d).join(&first))
-            .find(|p| p.is_file())
-    };
-    let Some(found) = found else { return v };
-    let Ok(real) = std::fs::canonicalize(&found) else {
-        return v;
-    };
-    let orig_name = found.file_name();
-    let mut shown = real.clone();
-    if real.file_name() != orig_name {
-        if let (Some(dir), Some(name)) = (real.parent(), orig_name) {
-            let alt = dir.join(name);
-            let same = match (std::fs::metadata(&real), std::fs::metadata(&alt)) {
-                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-                _ => false,
-            };
-            if same {
-                shown = alt;
-            }
-        }
-    }
-    v[0] = shown.to_string_lossy().into_owned();
-    v
 }
 
 /// One VRRP socket as `------< VRRP Sockpool >------` shows it.
@@ -1513,6 +1474,7 @@ mod tests {
             script_creds: Some((0, 0)),
             fifo_creds: [(0, 0); 3],
             vrrp_process: true,
+            show_argv: |a| a.to_vec(),
         };
         let ours = data_global(&cfg, &env);
         let cap = std::fs::read_to_string(format!("{CAPTURE}keepalived.data")).expect("capture");

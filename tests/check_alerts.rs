@@ -5,10 +5,10 @@
 //! TCP probes against a loopback listener, the core, and the mailer delivering to a real SMTP
 //! server (aiosmtpd).
 
-use std::io::{BufRead, BufReader};
+#[path = "support/smtp.rs"]
+mod smtp;
+
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use keepalived_rs::check::core::{Action, Lvs, MiscExit, Outcome};
@@ -343,65 +343,9 @@ fn omega_shutdown_mails_shutting_down() {
 
 // ---- end to end: real probes, real SMTP server ----
 
-struct Server {
-    child: Child,
-    _stdin: ChildStdin,
-    port: u16,
-    lines: mpsc::Receiver<serde_json::Value>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn smtp_server() -> Option<Server> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_server.py");
-    let ok = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("SKIP: python3 with aiosmtpd is not installed (pip install aiosmtpd)");
-        return None;
-    }
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start smtp server");
-    let stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    let first = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("smtp server did not start");
-    let port = first["port"].as_u64().expect("port") as u16;
-    Some(Server {
-        child,
-        _stdin: stdin,
-        port,
-        lines: rx,
-    })
-}
-
 #[test]
 fn a_real_server_going_down_and_up_is_mailed_to_a_real_smtp_server() {
-    let Some(srv) = smtp_server() else { return };
+    let Some(srv) = smtp::server() else { return };
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let rs_port = listener.local_addr().unwrap().port();
     let text = format!(

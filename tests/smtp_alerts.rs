@@ -2,70 +2,13 @@
 //! keepalived's message, byte for byte apart from the date, and a dead server never blocks the
 //! sender.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+#[path = "support/smtp.rs"]
+mod smtp;
+
 use std::time::Duration;
 
 use keepalived_rs::model::{GlobalDefs, SmtpServer};
 use keepalived_rs::notify::smtp::{Alert, Mailer, SmtpSettings, VrrpAlertState};
-
-struct Server {
-    child: Child,
-    _stdin: ChildStdin,
-    port: u16,
-    lines: mpsc::Receiver<serde_json::Value>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the aiosmtpd recorder, or says why the test cannot run.
-fn server() -> Option<Server> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_server.py");
-    let ok = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("SKIP: python3 with aiosmtpd is not installed (pip install aiosmtpd)");
-        return None;
-    }
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start smtp server");
-    let stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    let first: serde_json::Value = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("smtp server did not start");
-    let port = first["port"].as_u64().expect("port") as u16;
-    Some(Server {
-        child,
-        _stdin: stdin,
-        port,
-        lines: rx,
-    })
-}
 
 fn settings(port: u16) -> SmtpSettings {
     let g = GlobalDefs {
@@ -111,7 +54,7 @@ fn wait_until(done: impl Fn() -> bool) {
 
 #[test]
 fn a_failover_s_alerts_arrive_in_keepalived_s_format() {
-    let Some(srv) = server() else { return };
+    let Some(srv) = smtp::server() else { return };
     let rt = runtime();
     let mailer = Mailer::new(settings(srv.port), rt.handle().clone());
     for state in [VrrpAlertState::Backup, VrrpAlertState::Master] {

@@ -1786,15 +1786,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         }
         "dont_track_primary" => inst!().dont_track_primary = true,
         "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-            let i = inst!();
-            let set = match k {
-                "notify_master" => i.notify_master.is_some(),
-                "notify_backup" => i.notify_backup.is_some(),
-                "notify_fault" => i.notify_fault.is_some(),
-                "notify_stop" => i.notify_stop.is_some(),
-                _ => i.notify.is_some(),
-            };
-            if set {
+            if inst!().notify_slot(k).is_some() {
                 let w = args.opt(1).unwrap_or("");
                 err(
                     ctx,
@@ -1803,14 +1795,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 return Ok(());
             }
             let s = script(ctx, args)?;
-            let i = inst!();
-            match k {
-                "notify_master" => i.notify_master = s,
-                "notify_backup" => i.notify_backup = s,
-                "notify_fault" => i.notify_fault = s,
-                "notify_stop" => i.notify_stop = s,
-                _ => i.notify = s,
-            }
+            *inst!().notify_slot(k) = s;
         }
         "smtp_alert" => inst!().smtp_alert = opt_bool(ctx, args),
         "garp_master_delay" | "garp_master_refresh" => {
@@ -2066,15 +2051,7 @@ fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             }
         }
         "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-            let g = grp!();
-            let set = match k {
-                "notify_master" => g.notify_master.is_some(),
-                "notify_backup" => g.notify_backup.is_some(),
-                "notify_fault" => g.notify_fault.is_some(),
-                "notify_stop" => g.notify_stop.is_some(),
-                _ => g.notify.is_some(),
-            };
-            if set {
+            if grp!().notify_slot(k).is_some() {
                 let w = args.opt(1).unwrap_or("");
                 err(
                     ctx,
@@ -2083,14 +2060,7 @@ fn sync_group(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 return Ok(());
             }
             let s = script(ctx, args)?;
-            let g = grp!();
-            match k {
-                "notify_master" => g.notify_master = s,
-                "notify_backup" => g.notify_backup = s,
-                "notify_fault" => g.notify_fault = s,
-                "notify_stop" => g.notify_stop = s,
-                _ => g.notify = s,
-            }
+            *grp!().notify_slot(k) = s;
         }
         "smtp_alert" => grp!().smtp_alert = opt_bool(ctx, args),
         _ => {}
@@ -3291,3 +3261,26 @@ mod tests {
         }
     }
 }
+
+/// `notify_master|backup|fault|stop` and generic `notify`, shared by instances and sync groups.
+trait NotifySlots {
+    fn notify_slot(&mut self, k: &str) -> &mut Option<Script>;
+}
+
+macro_rules! notify_slots {
+    ($t:ty) => {
+        impl NotifySlots for $t {
+            fn notify_slot(&mut self, k: &str) -> &mut Option<Script> {
+                match k {
+                    "notify_master" => &mut self.notify_master,
+                    "notify_backup" => &mut self.notify_backup,
+                    "notify_fault" => &mut self.notify_fault,
+                    "notify_stop" => &mut self.notify_stop,
+                    _ => &mut self.notify,
+                }
+            }
+        }
+    };
+}
+notify_slots!(VrrpInstance);
+notify_slots!(SyncGroup);

@@ -71,7 +71,7 @@ fn driver(
     adopt: std::collections::BTreeSet<keepalived_rs::ipvs::ServiceKey>,
 ) -> (
     tokio::sync::watch::Sender<StopMode>,
-    std::thread::JoinHandle<anyhow::Result<()>>,
+    std::thread::JoinHandle<anyhow::Result<Option<lvs::Takeover>>>,
 ) {
     let cfg = Arc::new(keepalived_rs::config::load(conf, &Default::default()).model);
     let (tx, rx) = tokio::sync::watch::channel(StopMode::Running);
@@ -86,7 +86,7 @@ fn driver(
             lvs::Options {
                 release_on_stop: true,
             },
-            adopt,
+            lvs::Takeover::services(adopt),
             rx,
         ))
     });
@@ -125,7 +125,14 @@ fn reload_changes_only_what_differs() {
         .spawn()
         .expect("unshare");
     let pid = client.id().to_string();
-    std::thread::sleep(Duration::from_millis(200));
+    // `unshare` has made its namespace only once its netns link differs from ours
+    let mine = std::fs::read_link("/proc/self/ns/net").expect("own netns");
+    for _ in 0..200 {
+        match std::fs::read_link(format!("/proc/{pid}/ns/net")) {
+            Ok(l) if l != mine => break,
+            _ => std::thread::sleep(Duration::from_millis(25)),
+        }
+    }
     let ns = |args: &[&str]| {
         Command::new("nsenter")
             .args(["-t", &pid, "-n"])

@@ -16,8 +16,11 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
+use std::net::IpAddr;
+
 use crate::ipvs::desired::{LvsConfig, RsSpec, VsSpec};
 use crate::ipvs::plan::Table;
+use crate::ipvs::Family;
 use crate::model::{CheckerKind, Script};
 use crate::notify::smtp::Alert;
 
@@ -111,6 +114,65 @@ struct VsState {
     rs: Vec<RsState>,
 }
 
+/// What a checker side leaves to its successor at a reload ([`Lvs::carry`],
+/// [`Lvs::reloaded`]): for every virtual server its quorum and sorry-server state, for every
+/// real server its alive state and effective weight, for every checker its state (what
+/// keepalived's `clear_diff_services` reads from the old configuration).
+#[derive(Debug, Clone, Default)]
+pub struct Carry {
+    vs: Vec<CarriedVs>,
+}
+
+#[derive(Debug, Clone)]
+struct CarriedVs {
+    label: String,
+    group: Option<String>,
+    family: Option<Family>,
+    quorum_up: bool,
+    /// The sorry server's address, port, label and whether it was in the pool.
+    sorry: Option<(IpAddr, Option<u16>, String, bool)>,
+    rs: Vec<CarriedRs>,
+}
+
+#[derive(Debug, Clone)]
+struct CarriedRs {
+    addr: IpAddr,
+    port: Option<u16>,
+    label: String,
+    alive: bool,
+    weight: i64,
+    checkers: Vec<CarriedCk>,
+}
+
+#[derive(Debug, Clone)]
+struct CarriedCk {
+    spec: CheckSpec,
+    is_up: bool,
+    has_run: bool,
+    retry_it: u32,
+    last_exit: Option<i32>,
+}
+
+impl Carry {
+    /// Nothing to take over (a first start).
+    pub fn is_empty(&self) -> bool {
+        self.vs.is_empty()
+    }
+}
+
+/// keepalived's per-type `compare` at a reload: the same kind of checker with the same
+/// connection options and the same probe (url list, script, payload...). Timing options
+/// (`delay_loop`, `retry`...) may change without losing the state.
+fn same_checker(a: &CheckSpec, b: &CheckSpec) -> bool {
+    a.kind == b.kind
+        && a.target == b.target
+        && a.bind == b.bind
+        && a.bind_if == b.bind_if
+        && a.connect_timeout == b.connect_timeout
+        && a.fwmark == b.fwmark
+        && a.probe == b.probe
+}
+
 /// The whole LVS health-check state.
 pub struct Lvs {
     cfg: LvsConfig,
@@ -132,6 +194,24 @@ impl Lvs {
     /// Start-up: the initial alive states, quorum and sorry server, and the first check of
     /// every checker at `now + 1 s + random(0..=warmup)` (`seed` drives the randomness).
     pub fn new(cfg: LvsConfig, now: Instant, seed: u64) -> Lvs {
+        Lvs::start(cfg, now, seed, None)
+    }
+
+    /// Start-up after a reload, taking over `prev` (what the previous checker side left, see
+    /// [`Lvs::carry`]) as keepalived's `clear_diff_services`, `migrate_checkers` and
+    /// `check_new_rs_state` do: a virtual server and real server that are still configured
+    /// keep their alive state, quorum state and sorry server, and each checker whose
+    /// connection and probe are unchanged keeps its up/down state, whether it has run and how
+    /// far its retries went, so a failed real server stays out of the pool and a healthy one
+    /// is not re-added. A new real server with an `alpha` checker starts down; one whose
+    /// checkers are all new starts up. Real servers and virtual servers that are gone are
+    /// logged as keepalived logs them (the IPVS side removes them by planning).
+    pub fn reloaded(cfg: LvsConfig, now: Instant, seed: u64, prev: &Carry) -> Lvs {
+        Lvs::start(cfg, now, seed, Some(prev))
+    }
+
+    fn start(cfg: LvsConfig, now: Instant, seed: u64, prev: Option<&Carry>) -> Lvs {
+        let reload = prev.is_some();
         let mut me = Lvs {
             vs: Vec::new(),
             ck: Vec::new(),
@@ -150,6 +230,8 @@ impl Lvs {
             for (ri, rs) in vs.reals.iter().enumerate() {
                 let mut failed = 0;
                 for c in &rs.checkers {
+                    // alpha: down until it has run (at a reload this is check_new_rs_state,
+                    // which migration undoes for real servers that are still configured)
                     if c.alpha {
                         failed += 1;
                     }
@@ -159,7 +241,9 @@ impl Lvs {
                         spec: c.clone(),
                         is_up: !c.alpha,
                         has_run: false,
-                        retry_it: c.retry,
+                        // keepalived makes the first failure decisive at start-up only; a
+                        // checker created by a reload starts counting from zero
+                        retry_it: if reload { 0 } else { c.retry },
                         cur_weight: 0,
                         last_exit: None,
                         enabled: true,
@@ -177,12 +261,18 @@ impl Lvs {
             }
             me.vs.push(st);
         }
-        for vi in 0..me.vs.len() {
-            let (q, h) = (
-                me.cfg.virtual_servers[vi].quorum as i64,
-                me.cfg.virtual_servers[vi].hysteresis as i64,
-            );
-            me.vs[vi].quorum_up = me.live_weight(vi) >= q + h;
+        let mut kept = vec![false; me.vs.len()];
+        if let Some(prev) = prev {
+            me.migrate(prev, &mut kept);
+        }
+        for (vi, kept) in kept.into_iter().enumerate() {
+            if !kept {
+                let (q, h) = (
+                    me.cfg.virtual_servers[vi].quorum as i64,
+                    me.cfg.virtual_servers[vi].hysteresis as i64,
+                );
+                me.vs[vi].quorum_up = me.live_weight(vi) >= q + h;
+            }
             me.update_quorum(vi, true);
         }
         for id in 0..me.ck.len() {
@@ -196,6 +286,209 @@ impl Lvs {
             me.schedule(id, now + BOOTSTRAP_DELAY + jitter);
         }
         me
+    }
+
+    /// The checker ids of every real server, `[vs][rs]`.
+    fn checkers_by_rs(&self) -> Vec<Vec<Vec<CheckerId>>> {
+        let mut by: Vec<Vec<Vec<CheckerId>>> = self
+            .vs
+            .iter()
+            .map(|v| vec![Vec::new(); v.rs.len()])
+            .collect();
+        for (id, c) in self.ck.iter().enumerate() {
+            by[c.vs][c.rs].push(id);
+        }
+        by
+    }
+
+    /// What a successor takes over at a reload ([`Lvs::reloaded`]).
+    pub fn carry(&self) -> Carry {
+        let by = self.checkers_by_rs();
+        let vs = self
+            .cfg
+            .virtual_servers
+            .iter()
+            .zip(&self.vs)
+            .enumerate()
+            .map(|(vi, (spec, st))| CarriedVs {
+                label: spec.label.clone(),
+                group: spec.group.clone(),
+                family: spec.keys.first().map(|k| k.family()),
+                quorum_up: st.quorum_up,
+                sorry: spec
+                    .sorry
+                    .as_ref()
+                    .map(|s| (s.addr, s.port, s.label.clone(), st.sorry_alive)),
+                rs: spec
+                    .reals
+                    .iter()
+                    .zip(&st.rs)
+                    .enumerate()
+                    .map(|(ri, (r, rst))| CarriedRs {
+                        addr: r.addr,
+                        port: r.port,
+                        label: r.label.clone(),
+                        alive: rst.alive,
+                        weight: rst.weight,
+                        checkers: by[vi][ri]
+                            .iter()
+                            .map(|&id| {
+                                let c = &self.ck[id];
+                                CarriedCk {
+                                    spec: c.spec.clone(),
+                                    is_up: c.is_up,
+                                    has_run: c.has_run,
+                                    retry_it: c.retry_it,
+                                    last_exit: c.last_exit,
+                                }
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Carry { vs }
+    }
+
+    /// keepalived's `clear_diff_services`, in the old configuration's order; marks the
+    /// virtual servers that were taken over in `kept`.
+    fn migrate(&mut self, prev: &Carry, kept: &mut [bool]) {
+        let by = self.checkers_by_rs();
+        let mut index: std::collections::HashMap<(&str, Option<Family>), Vec<usize>> =
+            std::collections::HashMap::new();
+        for (vi, v) in self.cfg.virtual_servers.iter().enumerate().rev() {
+            index
+                .entry((v.label.as_str(), v.keys.first().map(|k| k.family())))
+                .or_default()
+                .push(vi);
+        }
+        let mut found = Vec::with_capacity(prev.vs.len());
+        for old in &prev.vs {
+            found.push(
+                index
+                    .get_mut(&(old.label.as_str(), old.family))
+                    .and_then(|v| v.pop()),
+            );
+        }
+        for (old, vi) in prev.vs.iter().zip(found) {
+            let Some(vi) = vi else {
+                let line = match &old.group {
+                    Some(g) => format!("Removing Virtual Server Group [{g}]"),
+                    None => format!("Removing Virtual Server {}", old.label),
+                };
+                self.log(line);
+                continue;
+            };
+            kept[vi] = true;
+            self.vs[vi].quorum_up = old.quorum_up;
+            self.migrate_vs(vi, old, &by[vi]);
+        }
+    }
+
+    fn migrate_vs(&mut self, vi: usize, old: &CarriedVs, by: &[Vec<CheckerId>]) {
+        let mut index: std::collections::HashMap<(IpAddr, Option<u16>), Vec<usize>> =
+            std::collections::HashMap::new();
+        for (ri, r) in self.cfg.virtual_servers[vi].reals.iter().enumerate().rev() {
+            index.entry((r.addr, r.port)).or_default().push(ri);
+        }
+        let mut come_up = Vec::new();
+        let mut weights = Vec::new();
+        for ors in &old.rs {
+            let Some(ri) = index.get_mut(&(ors.addr, ors.port)).and_then(|v| v.pop()) else {
+                let line = format!("service {} no longer exist", ors.label);
+                self.log(line);
+                continue;
+            };
+            let (alive, failed, weight) = self.migrate_rs(vi, ri, ors, &by[ri]);
+            let st = &mut self.vs[vi].rs[ri];
+            st.alive = alive;
+            st.failed = failed;
+            // the previous effective weight, corrected below as keepalived's
+            // init_service_rs does (logged when it changes)
+            st.weight = ors.weight;
+            weights.push((ri, weight));
+            if failed == 0 && !alive {
+                come_up.push(ri);
+            }
+        }
+        // the sorry server: kept when it is the same server, else taken out of the pool
+        let vs = &self.cfg.virtual_servers[vi];
+        if let Some((addr, port, label, in_pool)) = &old.sorry {
+            if vs
+                .sorry
+                .as_ref()
+                .is_some_and(|s| s.addr == *addr && s.port == *port)
+            {
+                self.vs[vi].sorry_alive = *in_pool;
+            } else if *in_pool {
+                let line = format!("Removing sorry server {label} from VS {}", vs.label);
+                self.log(line);
+                self.dirty.insert(vi);
+            }
+        }
+        for ri in come_up {
+            self.perform_svr_state(vi, ri, true);
+        }
+        for (ri, w) in weights {
+            self.update_weight(vi, ri, w);
+        }
+    }
+
+    /// keepalived's `migrate_checkers` for one real server that is still configured: returns
+    /// its alive state, its number of failed checkers and its effective weight.
+    fn migrate_rs(
+        &mut self,
+        vi: usize,
+        ri: usize,
+        old: &CarriedRs,
+        ids: &[CheckerId],
+    ) -> (bool, u32, i64) {
+        let iweight = self.cfg.virtual_servers[vi].reals[ri].weight as i64;
+        for &id in ids {
+            let c = &mut self.ck[id];
+            // a checker of a reloaded real server starts up, whatever its alpha
+            c.is_up = true;
+            let Some(o) = old.checkers.iter().find(|o| same_checker(&o.spec, &c.spec)) else {
+                continue;
+            };
+            if o.has_run {
+                c.is_up = o.is_up;
+            }
+            c.has_run = o.has_run;
+            if o.retry_it > 0 && c.spec.retry > 0 {
+                c.retry_it = o.retry_it.min(c.spec.retry - 1);
+            }
+            c.last_exit = o.last_exit;
+            // a dynamic MISC_CHECK keeps the weight its last exit code set (keepalived
+            // 2.2.7 also turns a last exit of 0 into weight 0 here, which then never
+            // recovers; we keep the configured weight for it)
+            if let (Probe::Misc(m), Some(e)) = (&c.spec.probe, o.last_exit) {
+                if m.dynamic && e >= 2 {
+                    c.cur_weight = e as i64 - 2 - iweight;
+                }
+            }
+        }
+        let mut failed = ids
+            .iter()
+            .filter(|&&id| self.ck[id].has_run && !self.ck[id].is_up)
+            .count() as u32;
+        let any_run = ids.iter().any(|&id| self.ck[id].has_run);
+        if failed > 0 || (!old.alive && !any_run) {
+            for &id in ids {
+                let c = &mut self.ck[id];
+                if c.has_run {
+                    continue;
+                }
+                if c.spec.alpha && c.is_up {
+                    c.is_up = false;
+                    failed += 1;
+                }
+                // one failure is enough
+                c.retry_it = c.spec.retry;
+            }
+        }
+        let weight = iweight + ids.iter().map(|&id| self.ck[id].cur_weight).sum::<i64>();
+        (old.alive, failed, weight)
     }
 
     fn next_rand(&mut self) -> u64 {

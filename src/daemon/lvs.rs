@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::check::core::{Action, CheckerId, Lvs, Outcome};
+use crate::check::core::{Action, Carry, CheckerId, Lvs, Outcome};
 use crate::check::probe::{self, TlsConfigs};
 use crate::ipvs::desired::{self, LvsConfig};
 use crate::ipvs::plan::{plan, Op, Table};
@@ -47,7 +47,8 @@ pub fn run(
             }
         }
     });
-    rt.block_on(drive_with(cfg, options(settings), BTreeSet::new(), rx))
+    rt.block_on(drive_with(cfg, options(settings), Takeover::default(), rx))
+        .map(|_| ())
 }
 
 /// How the driver is asked to end.
@@ -60,17 +61,38 @@ pub enum StopMode {
     Handover,
 }
 
-/// [`run`] for a daemon that reloads: `adopt` are the services a previous driver programmed
-/// (those the new configuration no longer has are removed, the others are corrected in place
-/// by a delta, untouched ones keep their connections and counters), and `stop` can hand over
-/// to the next driver instead of releasing.
+/// What a checker side hands to its successor at a reload.
+#[derive(Debug, Clone, Default)]
+pub struct Takeover {
+    /// The services it programmed: those the new configuration no longer has are removed,
+    /// the others are corrected in place by a delta (untouched ones keep their connections
+    /// and counters).
+    pub services: BTreeSet<ServiceKey>,
+    /// Its real-server and checker states, so that a failed real server stays out and a
+    /// healthy one is not re-added (keepalived's `migrate_checkers`).
+    pub state: Carry,
+}
+
+impl Takeover {
+    /// Only the services (a previous checker side that left no state).
+    pub fn services(services: BTreeSet<ServiceKey>) -> Takeover {
+        Takeover {
+            services,
+            state: Carry::default(),
+        }
+    }
+}
+
+/// [`run`] for a daemon that reloads: takes over what a previous checker side left (see
+/// [`Takeover`]), and `stop` can hand over to the next one instead of releasing, in which case
+/// it returns what that one takes over.
 pub fn run_reloadable(
     cfg: Arc<Config>,
     settings: &crate::cli::Settings,
-    adopt: BTreeSet<ServiceKey>,
+    takeover: Takeover,
     stop: watch::Receiver<StopMode>,
-) -> anyhow::Result<()> {
-    runtime()?.block_on(drive_with(cfg, options(settings), adopt, stop))
+) -> anyhow::Result<Option<Takeover>> {
+    runtime()?.block_on(drive_with(cfg, options(settings), takeover, stop))
 }
 
 /// The services a configuration makes ours (what a later driver adopts at reload).
@@ -275,17 +297,22 @@ pub async fn drive(
             }
         }
     };
-    let (r, ()) = tokio::join!(drive_with(cfg, opts, BTreeSet::new(), rx), bridge);
-    r
+    let (r, ()) = tokio::join!(drive_with(cfg, opts, Takeover::default(), rx), bridge);
+    r.map(|_| ())
 }
 
-/// [`drive`] with services to adopt and a hand-over stop (see [`run_reloadable`]).
+/// [`drive`] taking over from a previous checker side, with a hand-over stop (see
+/// [`run_reloadable`]): returns what the next one takes over when it hands over.
 pub async fn drive_with(
     cfg: Arc<Config>,
     opts: Options,
-    adopt: BTreeSet<ServiceKey>,
+    takeover: Takeover,
     mut stop: watch::Receiver<StopMode>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Takeover>> {
+    let Takeover {
+        services: adopt,
+        state: carried,
+    } = takeover;
     let lvs_cfg = desired::build(&cfg);
     for w in startup_warnings(&cfg, &lvs_cfg) {
         tracing::warn!("{w}");
@@ -324,7 +351,11 @@ pub async fn drive_with(
     } else {
         None
     };
-    let mut core = Lvs::new(lvs_cfg, clock::now(), seed);
+    let mut core = if carried.is_empty() {
+        Lvs::new(lvs_cfg, clock::now(), seed)
+    } else {
+        Lvs::reloaded(lvs_cfg, clock::now(), seed, &carried)
+    };
 
     // Program the start-up table: create or correct our services, leave others alone.
     let desired = core.table();
@@ -424,7 +455,14 @@ pub async fn drive_with(
                 let mode = *stop.borrow();
                 if r.is_err() || mode != StopMode::Running {
                     if mode == StopMode::Handover {
-                        return Ok(());
+                        // the log lines and scripts already decided, then the state
+                        flush_actions(&mut core, &mut fifos, &mut mail);
+                        mail.flush(Duration::from_secs(2)).await;
+                        probe::restore_ping_group_range(ping_range);
+                        return Ok(Some(Takeover {
+                            services: owned,
+                            state: core.carry(),
+                        }));
                     }
                     break;
                 }
@@ -448,15 +486,7 @@ pub async fn drive_with(
 
     // Stop: keepalived's shutdown lines and omega notifies, then release our services.
     core.shutdown();
-    while let Some(a) = core.poll_action() {
-        match a {
-            Action::Log(l) => tracing::info!("{l}"),
-            Action::Run(s) => run_script(&s),
-            Action::Fifo(l) => fifos.write(&l),
-            Action::Alert(a) => mail.send(&a),
-            Action::Probe(_) => {}
-        }
-    }
+    flush_actions(&mut core, &mut fifos, &mut mail);
     mail.flush(Duration::from_secs(2)).await;
     probe::restore_ping_group_range(ping_range);
     if opts.release_on_stop {
@@ -467,5 +497,18 @@ pub async fn drive_with(
             .collect();
         tokio::task::block_in_place(|| apply(&mut client, &ops));
     }
-    Ok(())
+    Ok(None)
+}
+
+/// Carries out the pending actions except probes (at stop or hand-over).
+fn flush_actions(core: &mut Lvs, fifos: &mut Fifos, mail: &mut Mail) {
+    while let Some(a) = core.poll_action() {
+        match a {
+            Action::Log(l) => tracing::info!("{l}"),
+            Action::Run(s) => run_script(&s),
+            Action::Fifo(l) => fifos.write(&l),
+            Action::Alert(a) => mail.send(&a),
+            Action::Probe(_) => {}
+        }
+    }
 }

@@ -32,15 +32,15 @@ use crate::model;
 /// The checker side (keepalived's `Keepalived_healthcheckers` child), on its own thread.
 struct Checkers {
     stop: tokio::sync::watch::Sender<lvs::StopMode>,
-    thread: std::thread::JoinHandle<anyhow::Result<()>>,
+    thread: std::thread::JoinHandle<anyhow::Result<Option<lvs::Takeover>>>,
 }
 
 /// Starts the checker side when the config has virtual servers and `-P` was not given;
-/// `adopt` are the services a previous configuration programmed (at reload).
+/// `takeover` is what a previous checker side left (at reload).
 fn start_checkers(
     model: &model::Config,
     settings: &Settings,
-    adopt: std::collections::BTreeSet<crate::ipvs::ServiceKey>,
+    takeover: lvs::Takeover,
 ) -> Option<Checkers> {
     if !settings.run_checkers || model.virtual_servers.is_empty() {
         return None;
@@ -52,7 +52,7 @@ fn start_checkers(
         // The name picks the `Keepalived_healthcheckers` syslog ident (log.rs).
         .name(log::CHECKER_THREAD.into())
         .spawn(move || {
-            let r = lvs::run_reloadable(cfg, &settings, adopt, rx);
+            let r = lvs::run_reloadable(cfg, &settings, takeover, rx);
             // The supervisor sleeps until a signal: tell it we ended (it reports why).
             wake_supervisor();
             r
@@ -66,12 +66,19 @@ fn start_checkers(
 }
 
 impl Checkers {
-    fn end(self, mode: lvs::StopMode) {
+    /// Ends the checker side; at a hand-over, returns what the next one takes over.
+    fn end(self, mode: lvs::StopMode) -> Option<lvs::Takeover> {
         let _ = self.stop.send(mode);
         match self.thread.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!("Healthchecker stopped with an error: {e}"),
-            Err(_) => warn!("Healthchecker thread panicked"),
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                warn!("Healthchecker stopped with an error: {e}");
+                None
+            }
+            Err(_) => {
+                warn!("Healthchecker thread panicked");
+                None
+            }
         }
     }
 }
@@ -141,8 +148,12 @@ fn reload(
         warn!("VRRP was not running (no vrrp_instance at start): restart keepalived to start the new instances");
     }
     if let Some(c) = checkers.take() {
-        c.end(lvs::StopMode::Handover);
-        *checkers = start_checkers(&new, settings, lvs::owned_services(model));
+        // A checker side that ended without handing over leaves no state: adopt what the
+        // running configuration programmed, with fresh checker states.
+        let takeover = c
+            .end(lvs::StopMode::Handover)
+            .unwrap_or_else(|| lvs::Takeover::services(lvs::owned_services(model)));
+        *checkers = start_checkers(&new, settings, takeover);
     } else {
         *checkers = start_checkers(&new, settings, Default::default());
     }

@@ -35,6 +35,8 @@ pub struct VsSpec {
     pub label: String,
     /// The kernel services this block programs (several for a group).
     pub keys: Vec<ServiceKey>,
+    /// `virtual_server group NAME`: the group's name.
+    pub group: Option<String>,
     /// Settings shared by all of `keys` (its own `key` is `keys[0]`).
     pub service: Service,
     /// The real servers, in config order.
@@ -563,6 +565,10 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
     Some(VsSpec {
         label,
         keys: keys_ports.into_iter().map(|(k, _)| k).collect(),
+        group: match &vs.addr {
+            VsAddr::Group(name) => Some(name.clone()),
+            _ => None,
+        },
         service,
         reals,
         sorry,

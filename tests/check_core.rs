@@ -285,6 +285,8 @@ fn udp_ping_dns_smtp_epilogs_follow_keepalived() {
         logs,
         vec![
             "DNS_CHECK ([10.1.0.3]:udp:53) read timeout from socket".to_string(),
+            // (start-up: keepalived's quorum starts down, all four up bring it)
+            "Gained quorum 1+0=1 <= 4 for VS [10.0.0.1]:udp:53".to_string(),
             "ICMP CHECK on service [10.1.0.2]:udp:53 failed.".to_string(),
             "ICMP connection to address [10.1.0.2]:udp:53 timeout.".to_string(),
             "Lost quorum 1-0=1 > 0 for VS [10.0.0.1]:udp:53".to_string(),
@@ -499,8 +501,12 @@ fn quorum_loss_brings_in_the_sorry_server_and_back() {
     let key = ServiceKey::tcp(ip("10.0.0.5"), 80);
     let mut now = t0 + Duration::from_secs(4);
     let logs = step(&mut l, now, &|_| ok());
+    assert_eq!(
+        logs[0], "Gained quorum 3+1=4 <= 4 for VS [10.0.0.5]:tcp:80",
+        "keepalived starts with the quorum down and gains it at once"
+    );
     assert!(
-        logs.iter().all(|s| s.starts_with("TCP connection to")),
+        logs[1..].iter().all(|s| s.starts_with("TCP connection to")),
         "{logs:?}"
     );
     // one down: 2 >= 3-1 still quorum
@@ -679,6 +685,8 @@ virtual_server 10.0.0.7 80 {
     assert_eq!(
         logs,
         vec![
+            // start-up (keepalived logs it for every virtual server that has its quorum)
+            "Gained quorum 1+0=1 <= 1 for VS [10.0.0.7]:tcp:80".to_string(),
             "MD5 digest error to server [10.1.0.1]:tcp:80.".to_string(),
             "HTTP_CHECK on service [10.1.0.1]:tcp:80 failed.".to_string(),
             "Removing service [10.1.0.1]:tcp:80 from VS [10.0.0.7]:tcp:80".to_string(),

@@ -267,11 +267,15 @@ impl Lvs {
         }
         for (vi, kept) in kept.into_iter().enumerate() {
             if !kept {
+                // keepalived's set_quorum_states runs while the configuration is checked,
+                // before any real server is alive: the sum is 0, so the quorum starts down
+                // (unless quorum + hysteresis is 0) and the first update below logs "Gained
+                // quorum" and runs quorum_up when the real servers carry it.
                 let (q, h) = (
                     me.cfg.virtual_servers[vi].quorum as i64,
                     me.cfg.virtual_servers[vi].hysteresis as i64,
                 );
-                me.vs[vi].quorum_up = me.live_weight(vi) >= q + h;
+                me.vs[vi].quorum_up = q + h <= 0;
             }
             me.update_quorum(vi, true);
         }

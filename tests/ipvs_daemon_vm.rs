@@ -188,8 +188,62 @@ fn connect_from_outside() {
     let _ = client.wait();
 }
 
-fn signal(child: &Child, sig: nix::sys::signal::Signal) {
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
+/// A keepalived (ours or Debian's) running the checker side only, logging to a file.
+struct Daemon {
+    who: String,
+    child: Child,
+    log_path: std::path::PathBuf,
+}
+
+impl Daemon {
+    fn start(who: &str, bin: &Path, conf: &Path, dir: &Path) -> Daemon {
+        let log_path = dir.join(format!("{who}.log"));
+        let log = std::fs::File::create(&log_path).expect("log");
+        let child = Command::new(bin)
+            .args(["-n", "-l", "-D", "-C", "-f"])
+            .arg(conf)
+            .args(["-p", &format!("/run/ipvs-daemon-{who}.pid")])
+            .args(["-c", &format!("/run/ipvs-daemon-{who}-chk.pid")])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+        Daemon {
+            who: who.to_string(),
+            child,
+            log_path,
+        }
+    }
+
+    fn signal(&self, sig: nix::sys::signal::Signal) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig);
+    }
+
+    fn log(&self) -> String {
+        let mut log = String::new();
+        let _ = std::fs::File::open(&self.log_path).and_then(|mut f| f.read_to_string(&mut log));
+        log
+    }
+
+    /// SIGTERM, wait for it to end and release its services; returns its log.
+    fn stop(mut self) -> String {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+        let who = self.who.clone();
+        wait_for(&format!("{who}: services released"), 20, || {
+            save().is_empty()
+        });
+        self.log()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // a failed assertion: do not leave the daemon running in the VM
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// What one daemon did.
@@ -204,18 +258,7 @@ fn scenario(who: &str, bin: &Path, dir: &Path) -> Run {
     let _ = ipvsadm(&["-C"]);
     let conf_path = dir.join(format!("{who}.conf"));
     std::fs::write(&conf_path, conf(1)).expect("conf");
-    let log_path = dir.join(format!("{who}.log"));
-    let log = std::fs::File::create(&log_path).expect("log");
-    let mut child = Command::new(bin)
-        .args(["-n", "-l", "-D", "-C", "-f"])
-        .arg(&conf_path)
-        .args(["-p", &format!("/run/sighup-{who}.pid")])
-        .args(["-c", &format!("/run/sighup-{who}-chk.pid")])
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    let daemon = Daemon::start(who, bin, &conf_path, dir);
 
     let has = |t: &[String], rs: &str| t.iter().any(|l| l.contains(&format!("-r {rs} ")));
     wait_for(&format!("{who}: A and B in, C checked out"), 30, || {
@@ -267,7 +310,7 @@ fn scenario(who: &str, bin: &Path, dir: &Path) -> Run {
         })
     };
     std::fs::write(&conf_path, conf(3)).expect("conf 2");
-    signal(&child, nix::sys::signal::Signal::SIGHUP);
+    daemon.signal(nix::sys::signal::Signal::SIGHUP);
     wait_for(&format!("{who}: B's new weight"), 30, || {
         save()
             .iter()
@@ -281,13 +324,7 @@ fn scenario(who: &str, bin: &Path, dir: &Path) -> Run {
     let after = save();
     let conns_after = dest_conns();
 
-    signal(&child, nix::sys::signal::Signal::SIGTERM);
-    let _ = child.wait();
-    wait_for(&format!("{who}: services released"), 20, || {
-        save().is_empty()
-    });
-    let mut log = String::new();
-    let _ = std::fs::File::open(&log_path).and_then(|mut f| f.read_to_string(&mut log));
+    let log = daemon.stop();
 
     let seen = seen.lock().unwrap().clone();
     let expected: BTreeSet<Vec<String>> = [before.clone(), after.clone()].into();
@@ -376,5 +413,125 @@ fn sighup_with_one_real_server_changed_touches_only_that_entry() {
     let _ = Command::new("ip")
         .args(["addr", "del", &format!("{VIP}/32"), "dev", "lo"])
         .status();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const QVIP: &str = "10.10.0.2";
+const QA: &str = "127.0.0.3:8081";
+const QB: &str = "127.0.0.3:8082";
+const SORRY: &str = "127.0.0.9:80";
+
+fn quorum_conf() -> String {
+    let rs = |addr: &str| {
+        let (ip, port) = addr.split_once(':').unwrap();
+        format!(
+            "    real_server {ip} {port} {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 1\n            retry 0\n        }}\n    }}\n"
+        )
+    };
+    let (sip, sport) = SORRY.split_once(':').unwrap();
+    format!(
+        "global_defs {{\n    router_id quorum_vm\n}}\nvirtual_server {QVIP} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    quorum 2\n    sorry_server {sip} {sport}\n{}{}}}\n",
+        rs(QA),
+        rs(QB)
+    )
+}
+
+/// The tables in each phase and the quorum / sorry-server lines of the log (time stamps
+/// dropped).
+fn quorum_scenario(who: &str, bin: &Path, dir: &Path) -> (Vec<Vec<String>>, Vec<String>) {
+    let _ = ipvsadm(&["-C"]);
+    let conf_path = dir.join(format!("{who}-q.conf"));
+    std::fs::write(&conf_path, quorum_conf()).expect("conf");
+    let mut a = Some(Listener::start(QA));
+    let _b = Listener::start(QB);
+    let daemon = Daemon::start(&format!("{who}-q"), bin, &conf_path, dir);
+    let has = |t: &[String], rs: &str| t.iter().any(|l| l.contains(&format!("-r {rs} ")));
+
+    wait_for(&format!("{who}: both real servers checked up"), 30, || {
+        let t = save();
+        has(&t, QA) && has(&t, QB) && !has(&t, SORRY)
+    });
+    // one more check round so that both have been checked
+    std::thread::sleep(Duration::from_millis(2500));
+    let up = save();
+
+    // A fails: 1 < quorum 2 -> the pool is swapped for the sorry server
+    a.take();
+    let t = keepalived_rs::sys::clock::now();
+    wait_for(&format!("{who}: the sorry server alone"), 30, || {
+        let t = save();
+        has(&t, SORRY) && !has(&t, QA) && !has(&t, QB)
+    });
+    eprintln!("{who}: quorum lost -> sorry server after {:?}", t.elapsed());
+    std::thread::sleep(Duration::from_millis(1500));
+    let down = save();
+
+    // A is back: quorum regained, the sorry server leaves
+    a = Some(Listener::start(QA));
+    wait_for(&format!("{who}: the pool back"), 30, || {
+        let t = save();
+        has(&t, QA) && has(&t, QB) && !has(&t, SORRY)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let back = save();
+    drop(a);
+    let log = daemon.stop();
+    let lines = log
+        .lines()
+        .filter(|l| {
+            l.contains("quorum") || l.contains("sorry server") || l.contains("alive servers")
+        })
+        .map(|l| {
+            // "Sun Nov 22 09:26:11 2026: text" -> "text"
+            match l.split_once(": ") {
+                Some((_, rest)) => rest.to_string(),
+                None => l.to_string(),
+            }
+        })
+        .collect();
+    (vec![up, down, back], lines)
+}
+
+#[test]
+fn losing_quorum_brings_in_the_sorry_server_as_keepalived_does() {
+    if !enabled() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("qvm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let _ = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status();
+    let ka = Path::new("/usr/sbin/keepalived");
+    let oracle = ka.exists().then(|| quorum_scenario("keepalived", ka, &dir));
+    let (tables, lines) =
+        quorum_scenario("ours", Path::new(env!("CARGO_BIN_EXE_keepalived")), &dir);
+    eprintln!("ours: {lines:#?}");
+    assert_eq!(
+        tables[1],
+        vec![
+            format!("-A -t {QVIP}:80 -s rr"),
+            format!("-a -t {QVIP}:80 -r {SORRY} -m -w 1"),
+        ]
+    );
+    for want in [
+        "Lost quorum 2-0=2 > 1 for VS [10.10.0.2]:tcp:80",
+        "Adding sorry server [127.0.0.9]:tcp:80 to VS [10.10.0.2]:tcp:80",
+        "Gained quorum 2+0=2 <= 2 for VS [10.10.0.2]:tcp:80",
+        "Removing sorry server [127.0.0.9]:tcp:80 from VS [10.10.0.2]:tcp:80",
+    ] {
+        assert!(lines.iter().any(|l| l == want), "no {want:?} in {lines:#?}");
+    }
+    match oracle {
+        Some((ka_tables, ka_lines)) => {
+            eprintln!("keepalived: {ka_lines:#?}");
+            assert_eq!(
+                tables, ka_tables,
+                "tables (up, quorum lost, back): ours vs keepalived"
+            );
+            assert_eq!(lines, ka_lines, "quorum log lines: ours vs keepalived");
+        }
+        None => eprintln!("keepalived not installed: oracle comparison skipped"),
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -23,6 +23,8 @@ use crate::notify::smtp::Alert;
 
 use super::spec::{CheckSpec, Probe};
 
+mod file;
+
 pub type CheckerId = usize;
 
 /// keepalived's `BOOTSTRAP_DELAY`: the first check runs 1 s after start plus a random warmup.
@@ -95,6 +97,8 @@ struct Ck {
     /// failed (keepalived's `url_it` / `failed_url`).
     url_it: Option<usize>,
     failed_url: Option<usize>,
+    /// FILE_CHECK: the track file's value last seen (keepalived's `last_status`).
+    file_value: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +125,8 @@ pub struct Lvs {
     rng: u64,
     /// Virtual servers whose table entries may have changed since [`Lvs::take_dirty`].
     dirty: BTreeSet<usize>,
+    /// `-D`: also say what keepalived logs only with `--log-detail`.
+    log_detail: bool,
 }
 
 /// keepalived's `real_weight`.
@@ -139,6 +145,7 @@ impl Lvs {
             actions: VecDeque::new(),
             rng: seed | 1,
             dirty: BTreeSet::new(),
+            log_detail: false,
             cfg,
         };
         for (vi, vs) in me.cfg.virtual_servers.iter().enumerate() {
@@ -149,30 +156,35 @@ impl Lvs {
             };
             for (ri, rs) in vs.reals.iter().enumerate() {
                 let mut failed = 0;
+                let mut file_weight = 0;
                 for c in &rs.checkers {
-                    if c.alpha {
+                    // FILE_CHECK: up or down and weighted from the file's value at start
+                    let (is_up, has_run, cur_weight, file_value) = file::start_state(c);
+                    if !is_up {
                         failed += 1;
                     }
+                    file_weight += cur_weight;
                     me.ck.push(Ck {
                         vs: vi,
                         rs: ri,
                         spec: c.clone(),
-                        is_up: !c.alpha,
-                        has_run: false,
+                        is_up,
+                        has_run,
                         retry_it: c.retry,
-                        cur_weight: 0,
+                        cur_weight,
                         last_exit: None,
                         enabled: true,
                         busy: false,
                         due: None,
                         url_it: Some(0),
                         failed_url: None,
+                        file_value,
                     });
                 }
                 st.rs.push(RsState {
                     alive: failed == 0,
                     failed,
-                    weight: rs.weight as i64,
+                    weight: rs.weight as i64 + file_weight,
                 });
             }
             me.vs.push(st);
@@ -186,6 +198,10 @@ impl Lvs {
             me.update_quorum(vi, true);
         }
         for id in 0..me.ck.len() {
+            if matches!(me.ck[id].spec.probe, Probe::File(_)) {
+                // nothing to run: the driver reports the file's values
+                continue;
+            }
             let w = me.ck[id].spec.warmup;
             let jitter = if w.is_zero() {
                 Duration::ZERO

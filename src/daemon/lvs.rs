@@ -85,6 +85,7 @@ pub fn owned_services(cfg: &Config) -> BTreeSet<ServiceKey> {
 fn options(settings: &crate::cli::Settings) -> Options {
     Options {
         release_on_stop: !settings.dont_release_ipvs,
+        log_detail: settings.log_detail,
     }
 }
 
@@ -101,6 +102,8 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub struct Options {
     /// Remove our services at stop (keepalived without `-I`).
     pub release_on_stop: bool,
+    /// `-D`: keepalived's detail lines too.
+    pub log_detail: bool,
 }
 
 /// keepalived-style warnings about what this configuration uses that we do not do (yet), and
@@ -286,9 +289,14 @@ pub async fn drive_with(
     adopt: BTreeSet<ServiceKey>,
     mut stop: watch::Receiver<StopMode>,
 ) -> anyhow::Result<()> {
-    let lvs_cfg = desired::build(&cfg);
+    let mut lvs_cfg = desired::build(&cfg);
     for w in startup_warnings(&cfg, &lvs_cfg) {
         tracing::warn!("{w}");
+    }
+    // FILE_CHECK: keepalived reads the track files before it programs IPVS
+    let (msgs, track_files) = crate::check::files::read_initial(&mut lvs_cfg);
+    for m in msgs {
+        tracing::warn!("{m}");
     }
     let mut client = tokio::task::block_in_place(Client::connect)?;
     if cfg.global.lvs_flush {
@@ -325,6 +333,7 @@ pub async fn drive_with(
         None
     };
     let mut core = Lvs::new(lvs_cfg, clock::now(), seed);
+    core.set_log_detail(opts.log_detail);
 
     // Program the start-up table: create or correct our services, leave others alone.
     let desired = core.table();
@@ -373,6 +382,8 @@ pub async fn drive_with(
     let mut fifos = Fifos::open(&cfg);
     let mut mail = Mail::new(&cfg);
     let (tx, mut rx) = mpsc::unbounded_channel::<(CheckerId, Outcome)>();
+    let mut files =
+        crate::check::files::FileWatch::start(track_files, super::auxiliary::TRACK_FILE_PERIOD);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -431,6 +442,9 @@ pub async fn drive_with(
             }
             Some((id, outcome)) = rx.recv() => {
                 core.handle_result(clock::now(), id, outcome);
+            }
+            Some((name, value)) = files.next() => {
+                core.track_file(&name, value);
             }
             _ = async {
                 match deadline {

@@ -194,10 +194,17 @@ virtual_server 2001:db8::1 443 {
 }
 
 #[test]
-fn unsupported_checkers_are_named_warnings() {
+fn only_bfd_check_is_unsupported() {
+    use keepalived_rs::check::spec::unsupported;
+    use keepalived_rs::model::CheckerKind;
+    assert!(unsupported(CheckerKind::Bfd));
+    assert!(!unsupported(CheckerKind::File));
     let c = lvs(
         "unsupported",
         r#"
+track_file f1 {
+    file /nonexistent/ka-rs/f1
+}
 virtual_server 10.0.0.3 25 {
     lb_algo rr
     lb_kind NAT
@@ -214,10 +221,9 @@ virtual_server 10.0.0.3 25 {
 }
 "#,
     );
-    let w = c.warnings.join("\n");
-    assert!(w.contains("FILE_CHECK of real server [10.1.0.1]:tcp:25 of VS [10.0.0.3]:tcp:25 is not supported by keepalived-rs yet"), "{w}");
-    assert!(c.virtual_servers[0].reals[0].checkers.is_empty());
-    // SMTP_CHECK is run now
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // FILE_CHECK and SMTP_CHECK are run now
+    assert_eq!(c.virtual_servers[0].reals[0].checkers.len(), 1);
     assert_eq!(c.virtual_servers[0].reals[1].checkers.len(), 1);
 }
 

@@ -48,6 +48,7 @@ fn url(path: &str, digest: Option<&str>, status: Vec<(u16, u16)>) -> UrlSpec {
         digest: digest.map(str::to_string),
         status,
         virtualhost: None,
+        regex: None,
     }
 }
 

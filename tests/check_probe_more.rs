@@ -574,6 +574,7 @@ fn ssl_get_presents_the_ssl_block_client_certificate() {
                 digest: None,
                 status: vec![],
                 virtualhost: None,
+                regex: None,
             }],
             virtualhost: None,
             protocol: HttpProtocol::Http10,

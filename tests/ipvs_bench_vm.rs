@@ -49,6 +49,7 @@ fn maybe_daemon() {
             cfg,
             lvs::Options {
                 release_on_stop: true,
+                log_detail: false,
             },
             rx,
         )

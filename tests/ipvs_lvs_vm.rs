@@ -248,6 +248,7 @@ fn same_table_as_keepalived_and_follows_health() {
             cfg,
             lvs::Options {
                 release_on_stop: true,
+                log_detail: false,
             },
             stop_rx,
         ))

@@ -85,6 +85,7 @@ fn driver(
             cfg,
             lvs::Options {
                 release_on_stop: true,
+                log_detail: false,
             },
             lvs::Takeover::services(adopt),
             rx,

@@ -26,6 +26,8 @@ use crate::notify::smtp::Alert;
 
 use super::spec::{CheckSpec, Probe};
 
+mod file;
+
 pub type CheckerId = usize;
 
 /// keepalived's `BOOTSTRAP_DELAY`: the first check runs 1 s after start plus a random warmup.
@@ -98,6 +100,8 @@ struct Ck {
     /// failed (keepalived's `url_it` / `failed_url`).
     url_it: Option<usize>,
     failed_url: Option<usize>,
+    /// FILE_CHECK: the track file's value last seen (keepalived's `last_status`).
+    file_value: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +187,8 @@ pub struct Lvs {
     rng: u64,
     /// Virtual servers whose table entries may have changed since [`Lvs::take_dirty`].
     dirty: BTreeSet<usize>,
+    /// `-D`: also say what keepalived logs only with `--log-detail`.
+    log_detail: bool,
 }
 
 /// keepalived's `real_weight`.
@@ -219,6 +225,7 @@ impl Lvs {
             actions: VecDeque::new(),
             rng: seed | 1,
             dirty: BTreeSet::new(),
+            log_detail: false,
             cfg,
         };
         for (vi, vs) in me.cfg.virtual_servers.iter().enumerate() {
@@ -229,34 +236,39 @@ impl Lvs {
             };
             for (ri, rs) in vs.reals.iter().enumerate() {
                 let mut failed = 0;
+                let mut file_weight = 0;
                 for c in &rs.checkers {
+                    // FILE_CHECK: up or down and weighted from the file's value at start;
                     // alpha: down until it has run (at a reload this is check_new_rs_state,
                     // which migration undoes for real servers that are still configured)
-                    if c.alpha {
+                    let (is_up, has_run, cur_weight, file_value) = file::start_state(c);
+                    if !is_up {
                         failed += 1;
                     }
+                    file_weight += cur_weight;
                     me.ck.push(Ck {
                         vs: vi,
                         rs: ri,
                         spec: c.clone(),
-                        is_up: !c.alpha,
-                        has_run: false,
+                        is_up,
+                        has_run,
                         // keepalived makes the first failure decisive at start-up only; a
                         // checker created by a reload starts counting from zero
                         retry_it: if reload { 0 } else { c.retry },
-                        cur_weight: 0,
+                        cur_weight,
                         last_exit: None,
                         enabled: true,
                         busy: false,
                         due: None,
                         url_it: Some(0),
                         failed_url: None,
+                        file_value,
                     });
                 }
                 st.rs.push(RsState {
                     alive: failed == 0,
                     failed,
-                    weight: rs.weight as i64,
+                    weight: rs.weight as i64 + file_weight,
                 });
             }
             me.vs.push(st);
@@ -280,6 +292,10 @@ impl Lvs {
             me.update_quorum(vi, true);
         }
         for id in 0..me.ck.len() {
+            if matches!(me.ck[id].spec.probe, Probe::File(_)) {
+                // nothing to run: the driver reports the file's values
+                continue;
+            }
             let w = me.ck[id].spec.warmup;
             let jitter = if w.is_zero() {
                 Duration::ZERO
@@ -450,6 +466,10 @@ impl Lvs {
         let iweight = self.cfg.virtual_servers[vi].reals[ri].weight as i64;
         for &id in ids {
             let c = &mut self.ck[id];
+            // FILE_CHECK: keepalived reads the file again at a reload; its start state stands
+            if matches!(c.spec.probe, Probe::File(_)) {
+                continue;
+            }
             // a checker of a reloaded real server starts up, whatever its alpha
             c.is_up = true;
             let Some(o) = old.checkers.iter().find(|o| same_checker(&o.spec, &c.spec)) else {

@@ -172,6 +172,7 @@ pub async fn compute(o: &Options) -> String {
         digest: None,
         status: Vec::new(),
         virtualhost: None,
+        regex: None,
     };
     let tls = match TlsConfigs::new() {
         Ok(t) => t,

@@ -3,6 +3,8 @@
 //! drivers on tokio ([`probe`]: TCP, HTTP_GET, SSL_GET, MISC), plus `genhash`.
 
 pub mod core;
+pub mod files;
 pub mod genhash;
+pub mod matcher;
 pub mod probe;
 pub mod spec;

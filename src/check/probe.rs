@@ -31,6 +31,8 @@ pub async fn run(spec: &CheckSpec, tls: &TlsConfigs) -> Outcome {
         Probe::Ping => ping(spec).await,
         Probe::Dns(d) => dns(spec, d).await,
         Probe::Smtp(helo) => smtp(spec, helo).await,
+        // nothing to probe: the driver watches the file and feeds the core
+        Probe::File(_) => Outcome::Success(Vec::new()),
     }
 }
 
@@ -476,6 +478,54 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 pub struct Fetched {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The response as read from the connection (status line, headers, body): what
+    /// keepalived searches a url's `regex` in.
+    pub raw: Vec<u8>,
+}
+
+/// A connection that keeps a copy of everything read from it.
+struct Recorder<S> {
+    inner: S,
+    seen: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Recorder<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = &r {
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.extend_from_slice(&buf.filled()[before..]);
+            }
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Recorder<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 impl Fetched {
@@ -498,6 +548,7 @@ pub const TIMEOUT_READ: &str = "Timeout HTTP read";
 pub const NO_DATA: &str = "Read, no data received from ";
 pub const STATUS_ERROR: &str = "HTTP status code error to";
 pub const DIGEST_ERROR: &str = "MD5 digest error to";
+pub const REGEX_ERROR: &str = "Regex match failed";
 
 /// The `Host:` header keepalived sends: the virtualhost, else `ip:port` (`[ip6]:port`).
 pub fn host_header(target: SocketAddr, vhost: Option<&str>) -> String {
@@ -518,6 +569,11 @@ pub async fn get<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let io = Recorder {
+        inner: io,
+        seen: Arc::clone(&seen),
+    };
     let fut = async move {
         let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
             .title_case_headers(true)
@@ -550,7 +606,8 @@ where
             .to_bytes()
             .to_vec();
         conn.abort();
-        Ok(Fetched { status, body })
+        let raw = seen.lock().map(|v| v.clone()).unwrap_or_default();
+        Ok(Fetched { status, body, raw })
     };
     match tokio::time::timeout(timeout, fut).await {
         Err(_) => Err(TIMEOUT_READ),
@@ -617,15 +674,20 @@ pub async fn http(spec: &CheckSpec, http: &HttpSpec, tls: &TlsConfigs) -> Outcom
         if !url.status_ok(f.status) {
             return Outcome::Failure(STATUS_ERROR.into());
         }
-        match &url.digest {
-            Some(d) => {
-                if !f.md5_hex().eq_ignore_ascii_case(d) {
-                    return Outcome::Failure(DIGEST_ERROR.into());
-                }
-                notes.push(("MD5 digest", url.path.clone()));
+        let mut what = "HTTP status code";
+        if let Some(d) = &url.digest {
+            if !f.md5_hex().eq_ignore_ascii_case(d) {
+                return Outcome::Failure(DIGEST_ERROR.into());
             }
-            None => notes.push(("HTTP status code", url.path.clone())),
+            what = "MD5 digest";
         }
+        if let Some(r) = &url.regex {
+            if !r.passes(&f.raw) {
+                return Outcome::Failure(REGEX_ERROR.into());
+            }
+            what = "Regex match";
+        }
+        notes.push((what, url.path.clone()));
     }
     Outcome::Success(notes)
 }

@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use super::matcher::BodyRegex;
 use crate::model::{self, CheckerKind, Config, Parsed, Script};
 
 /// keepalived's defaults (`check_data.c`, `check_api.c`, `check_http.c`, `check_misc.c`).
@@ -28,6 +29,27 @@ pub struct UrlSpec {
     /// Accepted status codes (inclusive ranges); keepalived's default is 200-299.
     pub status: Vec<(u16, u16)>,
     pub virtualhost: Option<String>,
+    /// `regex` and its options.
+    pub regex: Option<UrlRegex>,
+}
+
+/// A url's `regex`, `regex_no_match`, `regex_options` and offsets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlRegex {
+    pub re: BodyRegex,
+    /// `regex_no_match`: the check fails when the response matches.
+    pub no_match: bool,
+    /// `regex_min_offset`: the first byte of the response a match may start at.
+    pub min_offset: usize,
+    /// `regex_max_offset`: the last byte of the response a match may start at.
+    pub max_start: Option<usize>,
+}
+
+impl UrlRegex {
+    /// keepalived's verdict on a response (`req->regex_matched != url->regex_no_match`).
+    pub fn passes(&self, response: &[u8]) -> bool {
+        self.re.is_match(response, self.min_offset, self.max_start) != self.no_match
+    }
 }
 
 impl UrlSpec {
@@ -107,6 +129,65 @@ pub struct DnsSpec {
     pub name: String,
 }
 
+/// FILE_CHECK: the value of a `track_file`, times `weight` (negated with `reverse`), is added
+/// to the real server's weight; a product at or below `i32::MIN` (or, with weight 0, any
+/// non-zero value; with weight 0 reverse, zero) puts the checker down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    /// The `track_file` block's name.
+    pub name: String,
+    pub path: std::path::PathBuf,
+    pub weight: i32,
+    pub reverse: bool,
+    /// The file's value when the checker starts: keepalived reads every track file once
+    /// before it programs IPVS. The driver fills it in ([`crate::notify::track_file::read_value`]);
+    /// 0 (what a missing file reads as) until then.
+    pub initial: i64,
+}
+
+impl FileSpec {
+    /// keepalived's `IPVS_WEIGHT_FAULT`.
+    pub const FAULT: i64 = i32::MIN as i64;
+
+    /// What `value` contributes (keepalived's per-object status in `update_track_file_status`):
+    /// a weight, or [`FileSpec::FAULT`].
+    pub fn status(&self, value: i64) -> i64 {
+        if self.weight == 0 {
+            if (value == 0) == self.reverse {
+                Self::FAULT
+            } else {
+                0
+            }
+        } else {
+            let m = if self.reverse { -1 } else { 1 };
+            (value as i128 * self.weight as i128 * m).clamp(i32::MIN as i128, i32::MAX as i128)
+                as i64
+        }
+    }
+
+    /// Is the checker down when the file holds `value` at start-up? (keepalived's
+    /// `set_track_file_checkers_down`: with weight 0 any non-zero value counts as a failure,
+    /// whatever `reverse` says, and a zero value never does.)
+    pub fn down_at_start(&self, value: i64) -> bool {
+        if value == 0 {
+            false
+        } else if self.weight == 0 {
+            true
+        } else {
+            self.status(value) <= Self::FAULT
+        }
+    }
+
+    /// The weight the checker adds at start-up (keepalived's `set_track_file_weights`).
+    pub fn weight_at_start(&self, value: i64) -> i64 {
+        if self.weight == 0 || value == 0 || self.down_at_start(value) {
+            0
+        } else {
+            value * self.weight as i64 * if self.reverse { -1 } else { 1 }
+        }
+    }
+}
+
 /// What a checker probes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
@@ -118,6 +199,8 @@ pub enum Probe {
     Dns(DnsSpec),
     /// SMTP_CHECK with its HELO name.
     Smtp(String),
+    /// FILE_CHECK: nothing is probed; the driver feeds the file's value to the core.
+    File(FileSpec),
 }
 
 /// A checker with everything resolved.
@@ -171,10 +254,11 @@ fn kind_name(k: CheckerKind) -> &'static str {
 
 /// The checker kinds keepalived-rs does not run yet.
 pub fn unsupported(kind: CheckerKind) -> bool {
-    matches!(kind, CheckerKind::File | CheckerKind::Bfd)
+    matches!(kind, CheckerKind::Bfd)
 }
 
-/// Resolves one checker. `Err` is a warning (the checker is not run).
+/// Resolves one checker. `Err` is a warning (the checker is not run); `notes` receives what
+/// keepalived logs about a checker it runs (e.g. its regex keywords).
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     cfg: &Config,
@@ -185,6 +269,7 @@ pub fn build(
     rs_alpha: bool,
     rs_label: &str,
     vs_label: &str,
+    notes: &mut Vec<String>,
 ) -> Result<CheckSpec, String> {
     let name = kind_name(ck.kind);
     if unsupported(ck.kind) {
@@ -252,8 +337,10 @@ pub fn build(
                 .urls
                 .iter()
                 .filter_map(|u| {
+                    let path = u.path.clone()?;
                     Some(UrlSpec {
-                        path: u.path.clone()?,
+                        regex: url_regex(u, &path, rs_label, notes),
+                        path,
                         digest: u.digest.clone(),
                         status: u.status_code.clone(),
                         virtualhost: u.virtualhost.clone(),
@@ -319,6 +406,25 @@ pub fn build(
                 .clone()
                 .unwrap_or_else(|| DEFAULT_SMTP_HELO.to_string()),
         ),
+        CheckerKind::File => {
+            let tf = ck
+                .track_file
+                .as_ref()
+                .and_then(|n| cfg.track_files.iter().find(|t| &t.name == n));
+            let Some((tf, path)) = tf.and_then(|t| Some((t, t.file.as_ref()?))) else {
+                return Err(format!(
+                    "FILE_CHECK of real server {rs_label} of VS {vs_label} has no usable track_file - checker ignored"
+                ));
+            };
+            let (weight, reverse) = ck.file_weight.unwrap_or((tf.weight, tf.reverse));
+            Probe::File(FileSpec {
+                name: tf.name.clone(),
+                path: path.into(),
+                weight,
+                reverse,
+                initial: 0,
+            })
+        }
         _ => {
             return Err(format!(
                 "{name} of real server {rs_label} of VS {vs_label} is not supported by keepalived-rs yet - checker ignored"
@@ -340,4 +446,53 @@ pub fn build(
         alpha,
         log_all_failures,
     })
+}
+
+/// A url's regex as keepalived's `url_check` and `prepare_regex` leave it, with their log
+/// lines in `notes`.
+fn url_regex(
+    u: &model::Url,
+    path: &str,
+    rs_label: &str,
+    notes: &mut Vec<String>,
+) -> Option<UrlRegex> {
+    notes.extend(u.regex_log.iter().cloned());
+    let min = u.regex_min_offset.unwrap_or(0);
+    let Some(pattern) = &u.regex else {
+        if !u.regex_options.is_empty()
+            || u.regex_no_match
+            || min != 0
+            || u.regex_max_offset.is_some()
+            || u.regex_stack.is_some()
+        {
+            notes.push("regex parameters specified without regex".into());
+        }
+        return None;
+    };
+    let (min, max) = match u.regex_max_offset {
+        Some(max) if min > max => {
+            notes.push(format!(
+                "regex min offset {min} > regex_max_offset {max} - ignoring"
+            ));
+            (0, None)
+        }
+        m => (min, m),
+    };
+    match BodyRegex::new(pattern, &u.regex_options) {
+        Ok((re, warnings)) => {
+            notes.extend(warnings);
+            Some(UrlRegex {
+                re,
+                no_match: u.regex_no_match,
+                min_offset: min,
+                max_start: max,
+            })
+        }
+        Err(why) => {
+            notes.push(format!(
+                "Invalid regex: '{pattern}': {why} - keepalived-rs cannot run it; url({path}) of {rs_label} is checked without it"
+            ));
+            None
+        }
+    }
 }

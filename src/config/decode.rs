@@ -137,6 +137,8 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/DNS_CHECK/type",
     "virtual_server/real_server/DNS_CHECK/warmup",
     "virtual_server/real_server/FILE_CHECK",
+    "virtual_server/real_server/FILE_CHECK/track_file",
+    "virtual_server/real_server/FILE_CHECK/weight",
     "virtual_server/real_server/HTTP_GET",
     "virtual_server/real_server/HTTP_GET/alpha",
     "virtual_server/real_server/HTTP_GET/bind_if",
@@ -157,6 +159,12 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/HTTP_GET/url",
     "virtual_server/real_server/HTTP_GET/url/digest",
     "virtual_server/real_server/HTTP_GET/url/path",
+    "virtual_server/real_server/HTTP_GET/url/regex",
+    "virtual_server/real_server/HTTP_GET/url/regex_max_offset",
+    "virtual_server/real_server/HTTP_GET/url/regex_min_offset",
+    "virtual_server/real_server/HTTP_GET/url/regex_no_match",
+    "virtual_server/real_server/HTTP_GET/url/regex_options",
+    "virtual_server/real_server/HTTP_GET/url/regex_stack",
     "virtual_server/real_server/HTTP_GET/url/status_code",
     "virtual_server/real_server/HTTP_GET/url/virtualhost",
     "virtual_server/real_server/HTTP_GET/virtualhost",
@@ -221,6 +229,12 @@ static TYPED: &[&str] = &[
     "virtual_server/real_server/SSL_GET/url",
     "virtual_server/real_server/SSL_GET/url/digest",
     "virtual_server/real_server/SSL_GET/url/path",
+    "virtual_server/real_server/SSL_GET/url/regex",
+    "virtual_server/real_server/SSL_GET/url/regex_max_offset",
+    "virtual_server/real_server/SSL_GET/url/regex_min_offset",
+    "virtual_server/real_server/SSL_GET/url/regex_no_match",
+    "virtual_server/real_server/SSL_GET/url/regex_options",
+    "virtual_server/real_server/SSL_GET/url/regex_stack",
     "virtual_server/real_server/SSL_GET/url/status_code",
     "virtual_server/real_server/SSL_GET/url/virtualhost",
     "virtual_server/real_server/SSL_GET/virtualhost",
@@ -1110,6 +1124,16 @@ impl<'h> Handlers for Builder<'h> {
                 }
             }
             misc_check_close(ctx);
+            return;
+        }
+        if kw.path == "virtual_server/real_server/FILE_CHECK" {
+            // check_file.c's file_end_handler
+            if last_checker(&mut ctx.b.cfg)
+                .is_some_and(|c| c.kind == CheckerKind::File && c.track_file.is_none())
+            {
+                err(ctx, "FILE_CHECK has no track_file specified - ignoring");
+                pop_last_checker(&mut ctx.b.cfg);
+            }
             return;
         }
         if kw.path == "virtual_server/real_server/UDP_CHECK" {
@@ -3173,6 +3197,47 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 }
             }
             "helo_name" => ck!().helo_name = Some(ctx.arg(args, 1)?.to_string()),
+            // FILE_CHECK (check_file.c)
+            "track_file" => {
+                let name = ctx.arg(args, 1)?;
+                if ctx.b.cfg.track_files.iter().any(|t| t.name == name) {
+                    ck!().track_file = Some(name.to_string());
+                } else {
+                    err(ctx, format!("track_file {name} not found"));
+                }
+            }
+            "weight" => {
+                let Some(w) = args.opt(1) else {
+                    err(ctx, "track file weight missing");
+                    return Ok(());
+                };
+                let limit = i32::MAX as i64;
+                match read_int(w, -limit, limit) {
+                    Ok(v) => {
+                        let reverse = match args.opt(2) {
+                            None | Some("noreverse") => Some(false),
+                            Some("reverse") => Some(true),
+                            Some(o) => {
+                                err(
+                                    ctx,
+                                    format!("unknown track file weight option {o} - ignoring"),
+                                );
+                                None
+                            }
+                        };
+                        if let Some(r) = reverse {
+                            ck!().file_weight = Some((v as i32, r));
+                        }
+                    }
+                    Err(e) => {
+                        ctx.report(Severity::Error, "invalid-number", e);
+                        err(
+                            ctx,
+                            format!("weight for track file must be in [-{limit}..{limit}] inclusive. Ignoring..."),
+                        );
+                    }
+                }
+            }
             "http_protocol" => {
                 let s = ctx.arg(args, 1)?;
                 let v = match s {
@@ -3238,9 +3303,104 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             url!().status_code.extend(ranges);
         }
         "virtualhost" => url!().virtualhost = Some(ctx.arg(args, 1)?.to_string()),
+        // check_http.c's regex handlers: their complaints are log lines of the checker
+        // process, not configuration errors.
+        "regex" => {
+            let words = command_words(args.rest_text(0).unwrap_or("")).unwrap_or_default();
+            if words.len() != 2 {
+                url!()
+                    .regex_log
+                    .push("regex missing or too many fields".into());
+            } else {
+                url!().regex = words.get(1).cloned();
+            }
+        }
+        "regex_no_match" => url!().regex_no_match = true,
+        "regex_options" => {
+            let known = crate::check::matcher::OPTION_NAMES;
+            let names = args.from(1);
+            let u = url!();
+            for n in names {
+                if known.contains(&n.as_str()) {
+                    u.regex_options.push(n);
+                }
+            }
+        }
+        "regex_min_offset" | "regex_max_offset" => {
+            let which = if k == "regex_min_offset" {
+                "min"
+            } else {
+                "max"
+            };
+            let v = if args.len() != 2 {
+                url!().regex_log.push(format!(
+                    "Missing or too may options for regex_{which}_offset"
+                ));
+                0
+            } else {
+                let a = args.opt(1).unwrap_or("");
+                match strtoul_whole(a) {
+                    Some(v) => v,
+                    None => {
+                        url!()
+                            .regex_log
+                            .push(format!("Invalid regex_{which}_offset {a} specified"));
+                        0
+                    }
+                }
+            };
+            if which == "min" {
+                url!().regex_min_offset = Some(v);
+            } else {
+                url!().regex_max_offset = Some(v);
+            }
+        }
+        "regex_stack" => {
+            let msg = if args.len() != 3 {
+                Some("regex_stack requires start and max values")
+            } else {
+                match (
+                    strtoul_whole(args.opt(1).unwrap_or("")),
+                    strtoul_whole(args.opt(2).unwrap_or("")),
+                ) {
+                    (None, _) => Some("regex_stack invalid start value"),
+                    (_, None) => Some("regex_stack invalid max value"),
+                    (Some(a), Some(b)) if a > b => {
+                        Some("regex stack start cannot exceed max value")
+                    }
+                    (Some(a), Some(b)) => {
+                        url!().regex_stack = Some((a as u64, b as u64));
+                        None
+                    }
+                }
+            };
+            if let Some(m) = msg {
+                url!().regex_log.push(m.into());
+            }
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// C's `strtoul(s, &end, 10)` with `*end == 0` required (keepalived's regex offsets): leading
+/// blanks and a sign are accepted, a negative value wraps, an overflow saturates.
+fn strtoul_whole(s: &str) -> Option<usize> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if t.is_empty() {
+        // no digits: strtoul consumes nothing, so `end` is at the (non-empty) input
+        return if s.is_empty() { Some(0) } else { None };
+    }
+    if !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = t.parse::<u64>().unwrap_or(u64::MAX) as usize;
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 #[cfg(test)]

@@ -107,6 +107,7 @@ pub fn owned_services(cfg: &Config) -> BTreeSet<ServiceKey> {
 fn options(settings: &crate::cli::Settings) -> Options {
     Options {
         release_on_stop: !settings.dont_release_ipvs,
+        log_detail: settings.log_detail,
     }
 }
 
@@ -123,6 +124,8 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub struct Options {
     /// Remove our services at stop (keepalived without `-I`).
     pub release_on_stop: bool,
+    /// `-D`: keepalived's detail lines too.
+    pub log_detail: bool,
 }
 
 /// keepalived-style warnings about what this configuration uses that we do not do (yet), and
@@ -313,9 +316,14 @@ pub async fn drive_with(
         services: adopt,
         state: carried,
     } = takeover;
-    let lvs_cfg = desired::build(&cfg);
+    let mut lvs_cfg = desired::build(&cfg);
     for w in startup_warnings(&cfg, &lvs_cfg) {
         tracing::warn!("{w}");
+    }
+    // FILE_CHECK: keepalived reads the track files before it programs IPVS
+    let (msgs, track_files) = crate::check::files::read_initial(&mut lvs_cfg);
+    for m in msgs {
+        tracing::warn!("{m}");
     }
     let mut client = tokio::task::block_in_place(Client::connect)?;
     if cfg.global.lvs_flush {
@@ -356,6 +364,7 @@ pub async fn drive_with(
     } else {
         Lvs::reloaded(lvs_cfg, clock::now(), seed, &carried)
     };
+    core.set_log_detail(opts.log_detail);
 
     // Program the start-up table: create or correct our services, leave others alone.
     let desired = core.table();
@@ -404,6 +413,8 @@ pub async fn drive_with(
     let mut fifos = Fifos::open(&cfg);
     let mut mail = Mail::new(&cfg);
     let (tx, mut rx) = mpsc::unbounded_channel::<(CheckerId, Outcome)>();
+    let mut files =
+        crate::check::files::FileWatch::start(track_files, super::auxiliary::TRACK_FILE_PERIOD);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -469,6 +480,9 @@ pub async fn drive_with(
             }
             Some((id, outcome)) = rx.recv() => {
                 core.handle_result(clock::now(), id, outcome);
+            }
+            Some((name, value)) = files.next() => {
+                core.track_file(&name, value);
             }
             _ = async {
                 match deadline {

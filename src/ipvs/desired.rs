@@ -487,6 +487,7 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
                 alpha,
                 &rs_label,
                 &label,
+                w,
             ) {
                 Ok(c) => checkers.push(c),
                 Err(msg) => w.push(msg),

@@ -667,6 +667,28 @@ pub struct Url {
     /// Inclusive ranges of accepted status codes (empty = 200-299).
     pub status_code: Vec<(u16, u16)>,
     pub virtualhost: Option<String>,
+    /// `regex`: the pattern (keepalived compiles it with PCRE2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// `regex_no_match`: a match fails the check.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub regex_no_match: bool,
+    /// `regex_options`: the PCRE2 option names keepalived knows, in the order given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regex_options: Vec<String>,
+    /// `regex_min_offset`: a match must start at or after this byte of the response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regex_min_offset: Option<usize>,
+    /// `regex_max_offset`: a match must start at or before this byte of the response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regex_max_offset: Option<usize>,
+    /// `regex_stack START MAX`: PCRE2 JIT stack sizes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regex_stack: Option<(u64, u64)>,
+    /// What keepalived's checker process logs about this url's regex keywords while it reads
+    /// the configuration (`log_message`, not configuration errors: `-t` does not show them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regex_log: Vec<String>,
     pub parsed: Parsed,
 }
 
@@ -704,6 +726,12 @@ pub struct Checker {
     pub dns_name: Option<String>,
     /// SMTP_CHECK `helo_name`.
     pub helo_name: Option<String>,
+    /// FILE_CHECK `track_file NAME` (a `track_file` block defined before it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_file: Option<String>,
+    /// FILE_CHECK `weight N [reverse|noreverse]`; without it the track_file's own weight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_weight: Option<(i32, bool)>,
     pub parsed: Parsed,
 }
 
@@ -734,6 +762,8 @@ impl Checker {
             dns_type: None,
             dns_name: None,
             helo_name: None,
+            track_file: None,
+            file_weight: None,
             parsed: Parsed::new(),
         }
     }

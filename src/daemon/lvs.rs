@@ -107,16 +107,6 @@ pub struct Options {
 /// the corrections keepalived makes. Logged at start-up.
 pub fn startup_warnings(cfg: &Config, lvs: &LvsConfig) -> Vec<String> {
     let mut w = lvs.warnings.clone();
-    if cfg
-        .global
-        .parsed
-        .contains_key("global_defs/lvs_sync_daemon")
-    {
-        w.push(
-            "lvs_sync_daemon is not supported by keepalived-rs yet - no IPVS sync daemon started"
-                .into(),
-        );
-    }
     for vs in &cfg.virtual_servers {
         if vs.ha_suspend {
             w.push(

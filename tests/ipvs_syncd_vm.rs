@@ -122,7 +122,7 @@ fn run(bin: &Path, dir: &Path, tag: &str) -> Run {
         .spawn()
         .expect("start keepalived");
     let mut d = Daemon { child };
-    let t = std::time::Instant::now();
+    let t = keepalived_rs::sys::clock::now();
 
     let backup = wait_for(&format!("{tag}: a sync daemon"), 60, |v| !v.is_empty());
     eprintln!("{tag}: {backup:?} after {:?}", t.elapsed());

@@ -768,11 +768,9 @@ impl Driver {
         if setting != syncd::Setting::None {
             info!("{}nitializing ipvs", if reload { "Rei" } else { "I" });
             if self.ipvs.is_none() {
-                match crate::ipvs::Client::connect() {
-                    Ok(c) => self.ipvs = Some(c),
-                    // keepalived's VRRP process exits here; we go on without sync daemons.
-                    Err(e) => info!("IPVS: Can't initialize ipvs: {e}"),
-                }
+                // keepalived's VRRP process exits when this fails; we go on without sync
+                // daemons.
+                self.ipvs = super::syncd::connect();
             }
         }
         if let Some(l) = setting.unknown_line() {
@@ -793,19 +791,8 @@ impl Driver {
 
     /// Sends sync-daemon commands in order; logs the failures keepalived logs.
     fn syncd_run(&mut self, cmds: Vec<SyncdCmd>) {
-        let Some(client) = self.ipvs.as_mut() else {
-            return;
-        };
-        for cmd in cmds {
-            let r = match &cmd {
-                SyncdCmd::Start { daemon, .. } => client.start_daemon(daemon),
-                SyncdCmd::Stop { state, .. } => client.stop_daemon(*state),
-            };
-            match r {
-                Ok(()) => debug!("lvs_sync_daemon: {cmd:?}"),
-                Err(e) if cmd.ignore_error() => debug!("lvs_sync_daemon: {cmd:?}: {e}"),
-                Err(e) => info!("{}", syncd::error_line(&cmd, e.errno(), &e.to_string())),
-            }
+        if let Some(client) = self.ipvs.as_mut() {
+            super::syncd::execute(client, cmds);
         }
     }
 

@@ -231,6 +231,75 @@ pub fn on_stop(state: State) -> Vec<SyncdCmd> {
     vec![SyncdCmd::stop(role(state), false)]
 }
 
+/// The checker side's sync daemons: an `lvs_sync_daemon` without an instance, while virtual
+/// servers make the checker side run (keepalived's `checker_ipvs_syncd_needed`). Both daemons
+/// run, with syncid 0 unless `id` is given.
+pub fn checker_config(cfg: &model::Config) -> Option<SyncdConfig> {
+    let d = cfg.global.lvs_sync_daemon.as_ref()?;
+    if d.instance.is_some() {
+        return None;
+    }
+    Some(SyncdConfig {
+        instance: String::new(),
+        interface: d.interface.clone(),
+        syncid: d.syncid.unwrap_or(0),
+        maxlen: d.maxlen,
+        port: d.port,
+        ttl: d.ttl,
+        group: d.group,
+    })
+}
+
+/// Whether `lvs_sync_daemon` sets `id` (keepalived's checker compares the running syncid with
+/// the new one before defaulting it, so without `id` a reload always restarts both daemons).
+pub fn id_given(cfg: &model::Config) -> bool {
+    cfg.global
+        .lvs_sync_daemon
+        .as_ref()
+        .is_some_and(|d| d.syncid.is_some())
+}
+
+/// The checker side starts (keepalived's `start_check`): any daemons a crashed predecessor
+/// left are stopped, then the master and the backup daemon start.
+pub fn checker_on_start(c: &SyncdConfig) -> Vec<SyncdCmd> {
+    vec![
+        SyncdCmd::stop(SyncState::Master, true),
+        SyncdCmd::stop(SyncState::Backup, true),
+        SyncdCmd::start(c, SyncState::Master),
+        SyncdCmd::start(c, SyncState::Backup),
+    ]
+}
+
+/// The checker side reloads to `new` (`new_id_given`: see [`id_given`]) from `old`: both
+/// daemons are restarted when a setting changed, otherwise their starts fail with "Daemon has
+/// already run", which keepalived logs. Without `new` nothing is done (daemons started before
+/// keep running, as in keepalived).
+pub fn checker_on_reload(
+    old: Option<&SyncdConfig>,
+    new: Option<&SyncdConfig>,
+    new_id_given: bool,
+) -> Vec<SyncdCmd> {
+    let Some(new) = new else {
+        return Vec::new();
+    };
+    let mut v = Vec::new();
+    if !new_id_given || old.map_or(true, |o| changed(o, new)) {
+        v.push(SyncdCmd::stop(SyncState::Master, true));
+        v.push(SyncdCmd::stop(SyncState::Backup, true));
+    }
+    v.push(SyncdCmd::start(new, SyncState::Master));
+    v.push(SyncdCmd::start(new, SyncState::Backup));
+    v
+}
+
+/// The checker side stops: both daemons go (failures ignored).
+pub fn checker_on_stop() -> Vec<SyncdCmd> {
+    vec![
+        SyncdCmd::stop(SyncState::Master, true),
+        SyncdCmd::stop(SyncState::Backup, true),
+    ]
+}
+
 /// keepalived's `ipvs_strerror` for the daemon commands.
 fn strerror(cmd: &SyncdCmd, errno: i32) -> String {
     match (cmd, errno) {
@@ -426,6 +495,48 @@ mod tests {
         let mut n = sc();
         n.instance = "VI_2".into();
         assert!(!changed(&sc(), &n), "the instance is not a daemon setting");
+    }
+
+    #[test]
+    fn checker_side_runs_both_daemons() {
+        let c = conf(&format!(
+            "global_defs {{\n lvs_sync_daemon eth0\n}}\n{INST}"
+        ));
+        let cc = checker_config(&c).expect("checker syncd");
+        assert_eq!((cc.interface.as_str(), cc.syncid), ("eth0", 0));
+        assert!(!id_given(&c));
+        let named = conf(&format!(
+            "global_defs {{\n lvs_sync_daemon eth0 VI_1\n}}\n{INST}"
+        ));
+        assert_eq!(checker_config(&named), None);
+        let with_id = conf("global_defs {\n lvs_sync_daemon eth0 id 5 port 9000\n}\n");
+        let cid = checker_config(&with_id).expect("checker syncd");
+        assert_eq!((cid.syncid, cid.port), (5, Some(9000)));
+        assert!(id_given(&with_id));
+
+        let both = |c: &SyncdConfig| {
+            vec![
+                SyncdCmd::start(c, SyncState::Master),
+                SyncdCmd::start(c, SyncState::Backup),
+            ]
+        };
+        let stops = checker_on_stop();
+        assert_eq!(checker_on_start(&cc), [stops.clone(), both(&cc)].concat());
+        // Unchanged with an explicit id: only the starts (which fail: "already run").
+        assert_eq!(checker_on_reload(Some(&cid), Some(&cid), true), both(&cid));
+        // Without id keepalived always sees a change.
+        assert_eq!(
+            checker_on_reload(Some(&cc), Some(&cc), false),
+            [stops.clone(), both(&cc)].concat()
+        );
+        let mut moved = cid.clone();
+        moved.interface = "eth1".into();
+        assert_eq!(
+            checker_on_reload(Some(&cid), Some(&moved), true),
+            [stops.clone(), both(&moved)].concat()
+        );
+        assert!(checker_on_reload(Some(&cid), None, false).is_empty());
+        assert!(stops.iter().all(SyncdCmd::ignore_error));
     }
 
     #[test]

@@ -1989,6 +1989,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                     interface: iface,
                     instance: Some(name.clone()),
                     syncid: Some(0),
+                    deprecated_form: true,
                     ..Default::default()
                 });
             }

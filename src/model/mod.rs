@@ -250,6 +250,10 @@ pub struct LvsSyncDaemon {
     pub ttl: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<IpAddr>,
+    /// Set by the deprecated `vrrp_instance { lvs_sync_daemon_interface }` (which keepalived's
+    /// parent and checker processes do not see).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deprecated_form: bool,
 }
 
 /// vrrp_script NAME { ... }

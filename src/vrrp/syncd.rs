@@ -300,6 +300,49 @@ pub fn checker_on_stop() -> Vec<SyncdCmd> {
     ]
 }
 
+/// The `LVS syncd` lines of keepalived's global-definitions dump: as the VRRP process has the
+/// setting (instance resolved, syncid defaulted) or as the parent has it (instance by name,
+/// syncid `PARAMETER_UNSET` = 4294967295 unless given; no deprecated instance form).
+pub fn dump_lines(cfg: &model::Config, vrrp_process: bool) -> Vec<String> {
+    let Some(d) = cfg.global.lvs_sync_daemon.as_ref() else {
+        return Vec::new();
+    };
+    let mut v = Vec::new();
+    let syncid = if vrrp_process {
+        match Setting::from_model(cfg) {
+            Setting::Resolved(c) => {
+                v.push(format!(" LVS syncd vrrp instance = {}", c.instance));
+                u32::from(c.syncid)
+            }
+            Setting::UnknownInstance(_) => return Vec::new(),
+            Setting::None => d.syncid.map_or(0, u32::from),
+        }
+    } else {
+        if d.deprecated_form {
+            return Vec::new();
+        }
+        if let Some(n) = &d.instance {
+            v.push(format!(" LVS syncd vrrp name = {n}"));
+        }
+        d.syncid.map_or(u32::MAX, u32::from)
+    };
+    v.push(format!(" LVS syncd interface = {}", d.interface));
+    v.push(format!(" LVS syncd syncid = {syncid}"));
+    if let Some(m) = d.maxlen {
+        v.push(format!(" LVS syncd maxlen = {m}"));
+    }
+    if let Some(g) = d.group {
+        v.push(format!(" LVS mcast group {g}"));
+    }
+    if let Some(p) = d.port {
+        v.push(format!(" LVS syncd mcast port = {p}"));
+    }
+    if let Some(t) = d.ttl {
+        v.push(format!(" LVS syncd mcast ttl = {t}"));
+    }
+    v
+}
+
 /// keepalived's `ipvs_strerror` for the daemon commands.
 fn strerror(cmd: &SyncdCmd, errno: i32) -> String {
     match (cmd, errno) {
@@ -537,6 +580,72 @@ mod tests {
         );
         assert!(checker_on_reload(Some(&cid), None, false).is_empty());
         assert!(stops.iter().all(SyncdCmd::ignore_error));
+    }
+
+    #[test]
+    fn dump_lines_are_keepalived_s() {
+        // Each case as Debian's keepalived 2.2.7 wrote keepalived_parent.data and
+        // keepalived.data (SIGUSR1) in the IPVS VM.
+        let all = conf(&format!(
+            "global_defs {{\n lvs_sync_daemon eth0 VI_1 id 7 maxlen 1400 port 8850 ttl 3 group 239.1.2.3\n}}\n{INST}"
+        ));
+        let tail = [
+            " LVS syncd interface = eth0",
+            " LVS syncd syncid = 7",
+            " LVS syncd maxlen = 1400",
+            " LVS mcast group 239.1.2.3",
+            " LVS syncd mcast port = 8850",
+            " LVS syncd mcast ttl = 3",
+        ];
+        assert_eq!(
+            dump_lines(&all, false),
+            [&[" LVS syncd vrrp name = VI_1"][..], &tail].concat()
+        );
+        assert_eq!(
+            dump_lines(&all, true),
+            [&[" LVS syncd vrrp instance = VI_1"][..], &tail].concat()
+        );
+        let plain = conf(&format!(
+            "global_defs {{\n lvs_sync_daemon eth0 inst VI_1\n}}\n{INST}"
+        ));
+        assert_eq!(
+            dump_lines(&plain, false),
+            [
+                " LVS syncd vrrp name = VI_1",
+                " LVS syncd interface = eth0",
+                " LVS syncd syncid = 4294967295"
+            ]
+        );
+        assert_eq!(dump_lines(&plain, true)[2], " LVS syncd syncid = 51");
+        let depr = conf("vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n lvs_sync_daemon_interface eth1\n}\n");
+        assert!(dump_lines(&depr, false).is_empty());
+        assert_eq!(
+            dump_lines(&depr, true),
+            [
+                " LVS syncd vrrp instance = VI_1",
+                " LVS syncd interface = eth1",
+                " LVS syncd syncid = 0"
+            ]
+        );
+        let none = conf(&format!(
+            "global_defs {{\n lvs_sync_daemon eth0\n}}\n{INST}"
+        ));
+        assert_eq!(
+            dump_lines(&none, false)[1],
+            " LVS syncd syncid = 4294967295"
+        );
+        assert_eq!(
+            dump_lines(&none, true),
+            [" LVS syncd interface = eth0", " LVS syncd syncid = 0"]
+        );
+        let unknown = conf(&format!(
+            "global_defs {{\n lvs_sync_daemon eth0 VI_9\n}}\n{INST}"
+        ));
+        assert_eq!(
+            dump_lines(&unknown, false)[0],
+            " LVS syncd vrrp name = VI_9"
+        );
+        assert!(dump_lines(&unknown, true).is_empty());
     }
 
     #[test]

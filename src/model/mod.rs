@@ -234,12 +234,12 @@ impl Default for GlobalDefs {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LvsSyncDaemon {
     pub interface: String,
-    /// The VRRP instance that controls the daemons. Once the configuration is validated it
-    /// names an existing instance (keepalived clears the whole setting otherwise).
+    /// The VRRP instance that controls the daemons, as written (the VRRP side resolves it when
+    /// it starts: `vrrp::syncd::Setting`, which treats an unknown name as keepalived does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
-    /// `id`; unset: the instance's VRID (0 for the deprecated instance form and without an
-    /// instance). Filled in by validation when an instance is named.
+    /// `id` as written; unset means the instance's VRID, or 0 without an instance. The
+    /// deprecated instance form sets 0 (keepalived gives it syncid 0, not the VRID).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub syncid: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]

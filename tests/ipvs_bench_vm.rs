@@ -76,10 +76,20 @@ fn ipvs_counts() -> (usize, usize) {
     (s, d)
 }
 
+/// The address of virtual server number `v` in [`config`].
+fn vs_addr(v: u32) -> String {
+    format!("10.{}.{}.{}", 100 + v / 65536, (v / 256) % 256, v % 256)
+}
+
 fn config(checkers: bool, base_port: u16) -> String {
+    config_with(checkers, base_port, None)
+}
+
+/// [`config`] where real server `r` of virtual server `v` has weight 2 (`bump`).
+fn config_with(checkers: bool, base_port: u16, bump: Option<(u32, u16)>) -> String {
     let mut c = String::from("global_defs {\n  router_id bench\n}\n");
     for v in 0..1000u32 {
-        let addr = format!("10.{}.{}.{}", 100 + v / 65536, (v / 256) % 256, v % 256);
+        let addr = vs_addr(v);
         c.push_str(&format!(
             "virtual_server {addr} 80 {{\n  delay_loop 10\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n"
         ));
@@ -90,8 +100,13 @@ fn config(checkers: bool, base_port: u16) -> String {
                     base_port + r
                 ));
             } else {
+                let weight = if bump == Some((v, r)) {
+                    "    weight 2\n"
+                } else {
+                    ""
+                };
                 c.push_str(&format!(
-                    "  real_server 192.168.{}.{} 8080 {{\n  }}\n",
+                    "  real_server 192.168.{}.{} 8080 {{\n{weight}  }}\n",
                     r,
                     1 + v % 250
                 ));
@@ -203,6 +218,111 @@ fn bench_program() {
         eprintln!(
             "BENCH program 1000x10: ratio ours/keepalived = {:.2}",
             out[0].as_secs_f64() / out[1].as_secs_f64()
+        );
+    }
+}
+
+/// The real daemon binary, started as an operator would (checker side only), for the
+/// reload benchmark: ours is the `keepalived` binary of this build.
+fn start_binary(who: &Who, conf: &str) -> Child {
+    let bin = match who {
+        Who::Ours => env!("CARGO_BIN_EXE_keepalived"),
+        Who::Keepalived => "/usr/sbin/keepalived",
+    };
+    Command::new(bin)
+        .args(["-n", "-l", "-C", "-f", conf])
+        .args(["-p", "/run/lvs2-bench.pid", "-c", "/run/lvs2-bench-chk.pid"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Reload with one change: the daemon runs 1,000 x 10 (no checkers), the config changes one
+/// real server's weight, SIGHUP; timed from the signal until the kernel has the new weight
+/// (polled over netlink every 2 ms on that one service), and the daemon's CPU for the whole
+/// reload. Every other entry must be left alone (the table keeps its 1,000 x 10).
+#[test]
+#[ignore]
+fn bench_reload() {
+    if !in_vm("bench_reload") {
+        return;
+    }
+    let (v, r) = (500u32, 5u16);
+    let conf = std::env::temp_dir().join("lvs2-bench-reload.conf");
+    let conf_s = conf.to_str().unwrap().to_string();
+    let key = keepalived_rs::ipvs::ServiceKey::tcp(vs_addr(v).parse().unwrap(), 80);
+    let target: std::net::IpAddr = format!("192.168.{r}.{}", 1 + v % 250).parse().unwrap();
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    let whos = match std::env::var("LVS2_BENCH_WHO").as_deref() {
+        Ok("ours") => vec![Who::Ours],
+        Ok("keepalived") => vec![Who::Keepalived],
+        _ => vec![Who::Ours, Who::Keepalived],
+    };
+    let runs: usize = std::env::var("LVS2_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let mut client = keepalived_rs::ipvs::Client::connect().expect("IPVS");
+    let mut out = vec![];
+    for who in whos {
+        let (mut times, mut cpus) = (vec![], vec![]);
+        for _ in 0..runs {
+            let _ = Command::new("ipvsadm").arg("-C").status();
+            std::fs::write(&conf, config_with(false, 0, None)).unwrap();
+            let c = start_binary(&who, &conf_s);
+            let t = clock::now();
+            while ipvs_counts() != (1000, 10000) {
+                assert!(t.elapsed() < Duration::from_secs(300), "timed out");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_secs(3));
+            std::fs::write(&conf, config_with(false, 0, Some((v, r)))).unwrap();
+            let cpu0 = cpu_ticks(c.id());
+            let t = clock::now();
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGHUP,
+            );
+            loop {
+                let w = client.dests(&key).ok().and_then(|d| {
+                    d.iter()
+                        .find(|d| d.dest.addr == target)
+                        .map(|d| d.dest.weight)
+                });
+                if w == Some(2) {
+                    break;
+                }
+                assert!(t.elapsed() < Duration::from_secs(120), "reload timed out");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            times.push(t.elapsed());
+            // let the reload finish (a daemon may still be working after the edit)
+            std::thread::sleep(Duration::from_secs(3));
+            cpus.push((cpu_ticks(c.id()) - cpu0) as f64 / hz);
+            assert_eq!(ipvs_counts(), (1000, 10000), "the reload changed more");
+            stop(c);
+        }
+        let name = match who {
+            Who::Ours => "keepalived-rs",
+            Who::Keepalived => "keepalived 2.2.7",
+        };
+        cpus.sort_by(f64::total_cmp);
+        let cpu = cpus[cpus.len() / 2];
+        eprintln!(
+            "BENCH reload 1000x10 one change: {name}: runs {times:?} median {:?}; cpu {cpus:?} median {cpu:.2} s",
+            median(times.clone())
+        );
+        out.push((median(times), cpu));
+    }
+    if out.len() == 2 {
+        eprintln!(
+            "BENCH reload 1000x10 one change: ratio ours/keepalived: time {:.2}, cpu {:.2}",
+            out[0].0.as_secs_f64() / out[1].0.as_secs_f64(),
+            out[0].1 / out[1].1.max(0.01)
         );
     }
 }

@@ -48,6 +48,7 @@ static TYPED: &[&str] = &[
     "global_defs/lvs_flush",
     "global_defs/lvs_notify_fifo",
     "global_defs/lvs_notify_fifo_script",
+    "global_defs/lvs_sync_daemon",
     "global_defs/max_auto_priority",
     "global_defs/nftables",
     "global_defs/no_email_faults",
@@ -1418,9 +1419,147 @@ fn global(ctx: &mut C<'_, '_>, k: &str, args: &Args) -> R {
             }
         }
         "lvs_flush" => g(ctx).lvs_flush = true,
+        "lvs_sync_daemon" => lvs_sync_daemon(ctx, args),
         _ => {}
     }
     Ok(())
+}
+
+/// keepalived's `IP_VS_IFNAME_MAXLEN`: an interface name must be shorter.
+const IP_VS_IFNAME_MAXLEN: usize = 16;
+
+/// `lvs_sync_daemon IFACE [inst] VRRP_INSTANCE [id SYNCID] [maxlen LEN] [port PORT] [ttl TTL]
+/// [group IP]`, read as keepalived's `lvs_syncd_handler` reads it (the old positional form
+/// `IFACE VRRP_INSTANCE [SYNCID]` too), with its messages.
+fn lvs_sync_daemon(ctx: &mut C<'_, '_>, args: &Args) {
+    if let Some(old) = &ctx.b.cfg.global.lvs_sync_daemon {
+        let msg = format!(
+            "lvs_sync_daemon has already been specified as {} {} - ignoring",
+            old.interface,
+            old.instance.as_deref().unwrap_or("")
+        );
+        err(ctx, msg);
+        return;
+    }
+    let Some(iface) = args.opt(1) else {
+        err(ctx, "lvs_sync_daemon requires interface");
+        return;
+    };
+    if iface.len() >= IP_VS_IFNAME_MAXLEN {
+        err(
+            ctx,
+            format!("lvs_sync_daemon interface name '{iface}' too long - ignoring"),
+        );
+        return;
+    }
+    let mut d = LvsSyncDaemon {
+        interface: iface.to_string(),
+        ..Default::default()
+    };
+    // One option's value: a number in [min, max] (keepalived's read_unsigned_strvec and then
+    // the option's own message on failure).
+    fn number(ctx: &mut C<'_, '_>, v: &str, min: u64, max: u64, what: String) -> Option<u64> {
+        match read_unsigned(v, min, max) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                ctx.report(Severity::Error, "invalid-number", e);
+                err(ctx, what);
+                None
+            }
+        }
+    }
+    let mut i = 2;
+    while i < args.len() {
+        let word = args.opt(i).unwrap_or("");
+        let value = args.opt(i + 1);
+        match (word, value) {
+            ("inst", Some(v)) => {
+                if let Some(old) = &d.instance {
+                    let msg = format!(
+                        "lvs_sync_daemon vrrp instance has already been specified as {old} - ignoring"
+                    );
+                    err(ctx, msg);
+                } else {
+                    d.instance = Some(v.to_string());
+                }
+                i += 2;
+                continue;
+            }
+            ("id", None) => err(
+                ctx,
+                "No value specified for lvs_sync_daemon id, defaulting to vrid",
+            ),
+            ("maxlen" | "port" | "ttl" | "group", None) => err(
+                ctx,
+                format!("No value specified for lvs_sync_daemon {word} - ignoring"),
+            ),
+            ("id", Some(v)) => {
+                let what = format!("Invalid syncid ({v}) - defaulting to vrid");
+                if let Some(n) = number(ctx, v, 0, 255, what) {
+                    d.syncid = Some(n as u8);
+                }
+                i += 2;
+                continue;
+            }
+            ("maxlen", Some(v)) => {
+                let what = format!("Invalid lvs_sync_daemon maxlen ({v}) - ignoring");
+                if let Some(n) = number(ctx, v, 1, 65535 - 20 - 8, what) {
+                    d.maxlen = Some(n as u16);
+                }
+                i += 2;
+                continue;
+            }
+            ("port", Some(v)) => {
+                let what = format!("Invalid lvs_sync_daemon port ({v}) - ignoring");
+                if let Some(n) = number(ctx, v, 1, 65535, what) {
+                    d.port = Some(n as u16);
+                }
+                i += 2;
+                continue;
+            }
+            ("ttl", Some(v)) => {
+                let what = format!("Invalid lvs_sync_daemon ttl ({v}) - ignoring");
+                if let Some(n) = number(ctx, v, 1, 255, what) {
+                    d.ttl = Some(n as u8);
+                }
+                i += 2;
+                continue;
+            }
+            ("group", Some(v)) => {
+                match sock_ip(v) {
+                    None => err(
+                        ctx,
+                        format!("Invalid lvs_sync_daemon group ({v}) - ignoring"),
+                    ),
+                    Some(a) if !a.is_multicast() => err(
+                        ctx,
+                        format!("lvs_sync_daemon group address {v} is not multicast - ignoring"),
+                    ),
+                    Some(a) => d.group = Some(a),
+                }
+                i += 2;
+                continue;
+            }
+            // The old positional form: IFACE VRRP_INSTANCE [SYNCID].
+            _ if i == 2 => d.instance = Some(word.to_string()),
+            _ if i == 3 => {
+                let what = format!("Invalid syncid ({word}) - defaulting to vrid");
+                if let Some(n) = number(ctx, word, 0, 255, what) {
+                    err(
+                        ctx,
+                        "Please use keyword \"id\" before lvs_sync_daemon SYNCID",
+                    );
+                    d.syncid = Some(n as u8);
+                }
+            }
+            _ => err(
+                ctx,
+                format!("Unknown option {word} specified for lvs_sync_daemon"),
+            ),
+        }
+        i += 1;
+    }
+    ctx.b.cfg.global.lvs_sync_daemon = Some(d);
 }
 
 fn vrrp_script(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
@@ -1854,7 +1993,7 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
         "no_accept" => inst!().accept = Some(false),
         "use_vmac" => inst!().use_vmac = Some(args.from(1)),
         "lvs_sync_daemon_interface" => {
-            ctx.arg(args, 1)?;
+            let iface = ctx.arg(args, 1)?.to_string();
             ctx.report(
                 Severity::Warning,
                 "deprecated",
@@ -1862,6 +2001,22 @@ fn instance(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                     "({name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.\n        Please use global lvs_sync_daemon"
                 ),
             );
+            if let Some(old) = &ctx.b.cfg.global.lvs_sync_daemon {
+                let msg = format!(
+                    "({name}) lvs_sync_daemon_interface has already been specified as {} - ignoring",
+                    old.interface
+                );
+                err(ctx, msg);
+            } else {
+                // keepalived ties the daemon to this instance; its syncid stays 0.
+                ctx.b.cfg.global.lvs_sync_daemon = Some(LvsSyncDaemon {
+                    interface: iface,
+                    instance: Some(name.clone()),
+                    syncid: Some(0),
+                    deprecated_form: true,
+                    ..Default::default()
+                });
+            }
         }
         _ => {}
     }

@@ -130,6 +130,9 @@ pub fn load_with(path: &Path, opts: &LoadOptions, host: &dyn host::Host) -> Load
                 );
             }
             engine::Pass::Vrrp => {
+                // The deprecated `vrrp_instance { lvs_sync_daemon_interface }` sets it here
+                // (in keepalived only the VRRP process sees that form).
+                model.global.lvs_sync_daemon = cfg.global.lvs_sync_daemon;
                 model.vrrp_instances = cfg.vrrp_instances;
                 model.vrrp_scripts = cfg.vrrp_scripts;
                 model.vrrp_sync_groups = cfg.vrrp_sync_groups;

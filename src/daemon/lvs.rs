@@ -132,16 +132,6 @@ pub struct Options {
 /// the corrections keepalived makes. Logged at start-up.
 pub fn startup_warnings(cfg: &Config, lvs: &LvsConfig) -> Vec<String> {
     let mut w = lvs.warnings.clone();
-    if cfg
-        .global
-        .parsed
-        .contains_key("global_defs/lvs_sync_daemon")
-    {
-        w.push(
-            "lvs_sync_daemon is not supported by keepalived-rs yet - no IPVS sync daemon started"
-                .into(),
-        );
-    }
     for vs in &cfg.virtual_servers {
         if vs.ha_suspend {
             w.push(
@@ -325,6 +315,9 @@ pub async fn drive_with(
     for m in msgs {
         tracing::warn!("{m}");
     }
+    // keepalived's checker says so as it opens IPVS (debug level, shown with -l/-D)
+    let reload = !adopt.is_empty() || !carried.is_empty();
+    tracing::info!("{}nitializing ipvs", if reload { "Rei" } else { "I" });
     let mut client = tokio::task::block_in_place(Client::connect)?;
     if cfg.global.lvs_flush {
         if let Err(e) = client.flush() {

@@ -15,6 +15,7 @@ pub mod dump;
 pub mod log;
 pub mod memory;
 pub mod pidfile;
+pub mod syncd;
 pub mod track;
 pub mod vrrp;
 
@@ -106,6 +107,7 @@ fn reload(
     ctl: Option<&vrrp::ControlHandle>,
     aux: Option<&mut auxiliary::Aux>,
     checkers: &mut Option<Checkers>,
+    checker_syncd: &mut syncd::CheckerSyncd,
 ) {
     info!("Reloading ...");
     if settings.log_detail {
@@ -157,6 +159,7 @@ fn reload(
     } else {
         *checkers = start_checkers(&new, settings, Default::default());
     }
+    checker_syncd.reload(&new, checkers.is_some());
     *model = new;
     if ctl.is_none() {
         // The VRRP thread says it when it runs.
@@ -486,8 +489,11 @@ pub fn run(settings: Settings) -> u8 {
     }
 
     let mut checkers = start_checkers(&model, &settings, Default::default());
+    // `lvs_sync_daemon` without an instance: the checker side's master and backup daemons.
+    let mut checker_syncd = syncd::CheckerSyncd::default();
     if checkers.is_some() {
         info!("Starting Healthcheck child process, pid={pid}");
+        checker_syncd.start(&model);
     }
     info!("Startup complete");
     // Debian's unit is Type=notify with --dont-fork: tell systemd we are up (a no-op without
@@ -529,6 +535,7 @@ pub fn run(settings: Settings) -> u8 {
                 ctl.as_ref(),
                 aux.as_mut(),
                 &mut checkers,
+                &mut checker_syncd,
             ),
             dump::SIG_DATA | dump::SIG_STATS | dump::SIG_JSON | dump::SIG_STATS_CLEAR => {
                 let umask = settings.umask.unwrap_or(crate::cli::DEFAULT_UMASK);
@@ -582,6 +589,7 @@ pub fn run(settings: Settings) -> u8 {
     if let Some(c) = checkers {
         c.end(lvs::StopMode::Stop);
     }
+    checker_syncd.stop();
     // Let the last adverts leave before the sockets close with the process.
     std::thread::sleep(Duration::from_millis(10));
     for p in &written {

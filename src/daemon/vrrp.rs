@@ -34,6 +34,7 @@ use crate::sys::monitor::{Monitor, NetEvent};
 use crate::sys::socket::{self as rawsock, PacketSender};
 use crate::vrrp::dump::{format_vip, GroupDump, InstanceDump, SockDump};
 use crate::vrrp::from_model::VrrpConfig;
+use crate::vrrp::syncd::{self, SyncdCmd};
 use crate::vrrp::track::ScriptOutcome;
 use crate::vrrp::{
     Action, Destination, Event, Family, FaultCause, InstanceConfig, InstanceId, Notify, Output,
@@ -205,6 +206,8 @@ pub struct DriverConfig {
     /// interface (0: back to back).
     pub garp_interval: std::time::Duration,
     pub gna_interval: std::time::Duration,
+    /// `lvs_sync_daemon`: the IPVS connection-sync daemons this side starts and stops.
+    pub syncd: syncd::Setting,
 }
 
 impl DriverConfig {
@@ -231,6 +234,7 @@ impl DriverConfig {
                 log_detail,
                 garp_interval: cfg.global.vrrp_garp_interval,
                 gna_interval: cfg.global.vrrp_gna_interval,
+                syncd: syncd::Setting::from_model(cfg),
             },
             warnings,
         )
@@ -311,6 +315,10 @@ struct Driver {
     /// the dumps; instances not in it changed last at `started`.
     transitions: BTreeMap<String, std::time::SystemTime>,
     started: std::time::SystemTime,
+    /// `lvs_sync_daemon` and the IPVS connection that carries its commands (keepalived's
+    /// VRRP process opens one when the setting names an instance, even an unknown one).
+    syncd: syncd::Setting,
+    ipvs: Option<crate::ipvs::Client>,
 }
 
 fn lines(d: &Driver, text: &str, detail: bool) {
@@ -357,6 +365,8 @@ async fn run(
         readers: BTreeMap::new(),
         transitions: BTreeMap::new(),
         started: clock::wall_now(),
+        syncd: syncd::Setting::None,
+        ipvs: None,
     };
     let timer = crate::sys::timer::Timer::new()?;
     d.setup().await;
@@ -368,9 +378,16 @@ async fn run(
         }
     };
     lines(&d, "Registering Kernel netlink reflector", true);
+    d.syncd_setting(cfg.syncd, false);
     let now = clock::now();
     d.initial_faults(now);
     d.vrrp.start(now);
+    // keepalived's vrrp_init_state: every instance is still INIT (the backup daemon), before
+    // any first transition.
+    if let Some(c) = d.syncd.resolved() {
+        let cmds = syncd::on_init(c, State::Init);
+        d.syncd_run(cmds);
+    }
     d.drain().await;
 
     loop {
@@ -431,6 +448,11 @@ async fn run(
         d.drain().await;
     }
     d.stopping = true;
+    // keepalived stops the daemon before it releases the instances (so no backup daemon is
+    // started by a MASTER leaving).
+    if let Some(state) = d.syncd_state() {
+        d.syncd_run(syncd::on_stop(state));
+    }
     d.vrrp.stop(clock::now());
     d.drain().await;
     if !d.rx_errors.is_empty() || d.unknown_vrid > 0 {
@@ -701,6 +723,7 @@ impl Driver {
             log_detail: _,
             garp_interval,
             gna_interval,
+            syncd: syncd_setting,
         } = cfg;
         tracking.carry_from(&self.tracking);
         self.garp_interval = garp_interval;
@@ -710,6 +733,12 @@ impl Driver {
         for w in warnings {
             info!("{w}");
         }
+        let old_syncd = self.syncd.resolved().cloned();
+        self.syncd_setting(syncd_setting, true);
+        // The state the reload left the instance in (before any fault found below).
+        let syncd_cmds = self
+            .syncd_state()
+            .map(|state| syncd::on_reload(old_syncd.as_ref(), self.syncd.resolved(), state));
         for r in removed {
             let iface = r
                 .config
@@ -726,6 +755,45 @@ impl Driver {
         self.open_sockets();
         self.initial_faults(now);
         info!("Reload complete");
+        // keepalived's reload thread stops what must go (failures ignored), then its
+        // vrrp_init_state starts the daemon for the state, after "Reload complete".
+        if let Some(cmds) = syncd_cmds {
+            self.syncd_run(cmds);
+        }
+    }
+
+    /// Takes a configuration's `lvs_sync_daemon` (at start, or at a reload): opens the IPVS
+    /// connection when it names an instance, and says so keepalived's way.
+    fn syncd_setting(&mut self, setting: syncd::Setting, reload: bool) {
+        if setting != syncd::Setting::None {
+            info!("{}nitializing ipvs", if reload { "Rei" } else { "I" });
+            if self.ipvs.is_none() {
+                // keepalived's VRRP process exits when this fails; we go on without sync
+                // daemons.
+                self.ipvs = super::syncd::connect();
+            }
+        }
+        if let Some(l) = setting.unknown_line() {
+            info!("{l}");
+        }
+        self.syncd = setting;
+    }
+
+    /// The state of the instance controlling the sync daemons, if there is one.
+    fn syncd_state(&self) -> Option<State> {
+        let c = self.syncd.resolved()?;
+        self.vrrp
+            .routers()
+            .iter()
+            .find(|r| r.name() == c.instance)
+            .map(|r| r.state())
+    }
+
+    /// Sends sync-daemon commands in order; logs the failures keepalived logs.
+    fn syncd_run(&mut self, cmds: Vec<SyncdCmd>) {
+        if let Some(client) = self.ipvs.as_mut() {
+            super::syncd::execute(client, cmds);
+        }
     }
 
     /// Carries out what a removed instance still has to do: its priority-0 advert, releasing
@@ -1173,6 +1241,12 @@ impl Driver {
             Action::StateChanged { from, to, reason } => {
                 if let Some(id) = id {
                     let name = self.vrrp.router(id).name().to_string();
+                    if !self.stopping {
+                        if let Some(c) = self.syncd.resolved().filter(|c| c.instance == name) {
+                            let cmds = syncd::on_transition(c, from, to);
+                            self.syncd_run(cmds);
+                        }
+                    }
                     self.transitions.insert(name, clock::wall_now());
                 }
                 debug!("{:?} {from} -> {to} ({})", id, reason.as_str())

@@ -164,6 +164,9 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     pub max_auto_priority: Option<i32>,
     pub lvs_flush: bool,
+    /// `lvs_sync_daemon` (or the deprecated `vrrp_instance { lvs_sync_daemon_interface }`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     /// Root-level `net_namespace NAME`: keepalived runs its processes in that namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub net_namespace: Option<String>,
@@ -216,11 +219,41 @@ impl Default for GlobalDefs {
             default_interface: None,
             max_auto_priority: None,
             lvs_flush: false,
+            lvs_sync_daemon: None,
             net_namespace: None,
             nftables: None,
             parsed: Parsed::new(),
         }
     }
+}
+
+/// `lvs_sync_daemon IFACE [inst] VRRP_INSTANCE [id SYNCID] [maxlen LEN] [port PORT] [ttl TTL]
+/// [group IP]`: the IPVS connection-sync daemon, run by the VRRP side (backup daemon while the
+/// instance is not MASTER, master daemon while it is). Without an instance the checker side
+/// runs both daemons. The optional settings left unset are the kernel's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LvsSyncDaemon {
+    pub interface: String,
+    /// The VRRP instance that controls the daemons, as written (the VRRP side resolves it when
+    /// it starts: `vrrp::syncd::Setting`, which treats an unknown name as keepalived does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// `id` as written; unset means the instance's VRID, or 0 without an instance. The
+    /// deprecated instance form sets 0 (keepalived gives it syncid 0, not the VRID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syncid: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxlen: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<IpAddr>,
+    /// Set by the deprecated `vrrp_instance { lvs_sync_daemon_interface }` (which keepalived's
+    /// parent and checker processes do not see).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deprecated_form: bool,
 }
 
 /// vrrp_script NAME { ... }

@@ -1000,6 +1000,9 @@ pub fn data_global(cfg: &crate::model::Config, env: &GlobalEnv) -> String {
         ));
     }
     w(" Disable local IGMP = no".into());
+    for l in super::syncd::dump_lines(cfg, env.vrrp_process) {
+        w(l);
+    }
     w(format!(" LVS flush = {}", g.lvs_flush));
     w(" LVS flush on stop = disabled".into());
     for (label, fifo, script, creds) in [

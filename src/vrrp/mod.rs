@@ -7,6 +7,7 @@ pub mod from_model;
 pub mod group;
 pub mod router;
 pub mod sim;
+pub mod syncd;
 pub mod track;
 
 pub use config::{

@@ -68,7 +68,7 @@ fn vs(addr: &str) -> String {
 
 fn driver(
     conf: &std::path::Path,
-    adopt: std::collections::BTreeSet<keepalived_rs::ipvs::ServiceKey>,
+    takeover: lvs::Takeover,
 ) -> (
     tokio::sync::watch::Sender<StopMode>,
     std::thread::JoinHandle<anyhow::Result<Option<lvs::Takeover>>>,
@@ -87,7 +87,7 @@ fn driver(
                 release_on_stop: true,
                 log_detail: false,
             },
-            lvs::Takeover::services(adopt),
+            takeover,
             rx,
         ))
     });
@@ -115,7 +115,7 @@ fn reload_changes_only_what_differs() {
 
     let c1 = dir.join("one.conf");
     std::fs::write(&c1, format!("{}{}", vs("10.10.0.1"), vs("10.10.0.2"))).expect("conf");
-    let (stop1, h1) = driver(&c1, Default::default());
+    let (stop1, h1) = driver(&c1, lvs::Takeover::default());
     wait_for("config 1", || {
         has_service("10.10.0.1:80") && has_service("10.10.0.2:80")
     });
@@ -180,17 +180,33 @@ fn reload_changes_only_what_differs() {
 
     let owned1 = lvs::owned_services(&keepalived_rs::config::load(&c1, &Default::default()).model);
     stop1.send(StopMode::Handover).expect("stop");
-    h1.join().expect("join").expect("driver 1");
+    let takeover = h1
+        .join()
+        .expect("join")
+        .expect("driver 1")
+        .expect("a hand-over returns what the next driver takes over");
+    assert_eq!(takeover.services, owned1);
+    assert!(
+        takeover.programmed.is_some(),
+        "the successor plans against what was programmed"
+    );
     assert!(
         has_service("10.10.0.1:80") && has_service("10.10.0.2:80"),
         "a hand-over releases nothing"
     );
+    // An operator made the service config 2 adds, before the reload: the successor, which
+    // plans against what its predecessor programmed, must still see it in the kernel and
+    // correct it in place (not fail to add it).
+    ipvsadm(&["-A", "-t", "10.10.0.3:80", "-s", "wlc"]);
 
     let c2 = dir.join("two.conf");
     std::fs::write(&c2, format!("{}{}", vs("10.10.0.1"), vs("10.10.0.3"))).expect("conf");
-    let (stop2, h2) = driver(&c2, owned1);
+    let (stop2, h2) = driver(&c2, takeover);
     wait_for("config 2", || {
-        has_service("10.10.0.3:80") && !has_service("10.10.0.2:80")
+        let t = ipvsadm(&["-S", "-n"]);
+        t.contains("-A -t 10.10.0.3:80 -s rr")
+            && t.contains("-a -t 10.10.0.3:80 -r 127.0.0.2:8080 -m -w 1")
+            && !has_service("10.10.0.2:80")
     });
     std::thread::sleep(Duration::from_millis(2200));
     assert_eq!(

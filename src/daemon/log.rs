@@ -163,8 +163,9 @@ impl<S: Subscriber> Layer<S> for KaLayer {
         let mut m = Msg(String::new());
         event.record(&mut m);
         if self.console {
-            let mut e = std::io::stderr().lock();
-            let _ = writeln!(e, "{}: {}", console_stamp(), m.0);
+            // one write per line (stderr is unbuffered: piecewise formatting made four)
+            let line = format!("{}: {}\n", console_stamp(), m.0);
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
         if let Some(s) = &self.syslog {
             let ident = ident_for(event.metadata().target());

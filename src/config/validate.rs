@@ -150,10 +150,12 @@ fn check_virtual_servers(cfg: &mut Config, out: &mut Vec<Diagnostic>) {
             )));
             proto = Some(Protocol::Udp);
         }
+        // (the labels are made from a copy without the real servers: copying them for a
+        // label cost more than the rest of this check on big configurations)
+        let reals = std::mem::take(&mut vs.real_servers);
         if vs.lb_algo.is_none() {
             let shown = crate::model::VirtualServer {
                 protocol: proto,
-                real_servers: Vec::new(),
                 ..vs.clone()
             };
             out.push(e(format!(
@@ -164,9 +166,9 @@ fn check_virtual_servers(cfg: &mut Config, out: &mut Vec<Diagnostic>) {
         let shown_vs = {
             let mut v = vs.clone();
             v.protocol = if by_addr { proto } else { None };
-            v.real_servers = Vec::new();
             v
         };
+        vs.real_servers = reals;
         let label = fmt_vs(&shown_vs);
         let rs_proto = shown_vs.protocol;
         // Duplicates (same address and port) after the first are removed.

@@ -38,6 +38,9 @@ pub const MAX_WINDOW: usize = 256;
 /// payload is at most the echoed request, a few hundred bytes) plus the skb's overhead.
 const ANSWER_COST: usize = 2048;
 
+/// Room for one received datagram.
+const RECV_BUF: usize = 64 * 1024;
+
 /// The receive buffer we ask for (root may exceed `rmem_max` with SO_RCVBUFFORCE).
 const RCVBUF: usize = 1 << 20;
 
@@ -61,7 +64,7 @@ impl Client {
             sock,
             family: 0,
             seq: 0,
-            buf: Vec::with_capacity(64 * 1024),
+            buf: Vec::with_capacity(RECV_BUF),
             timeout: DEFAULT_TIMEOUT,
             window: 1,
         };
@@ -265,16 +268,14 @@ impl Client {
         }
     }
 
-    /// Reads one datagram, whole, into `self.buf`.
+    /// Reads one datagram, whole, into `self.buf`: one syscall into a buffer larger than
+    /// anything the kernel sends (it caps a dump's datagrams at 32 KiB; ACKs are tiny).
+    /// MSG_TRUNC makes the kernel report the real length, so a longer one is an error rather
+    /// than silently cut.
     fn recv(&mut self) -> Result<(), Error> {
         self.buf.clear();
-        let mut probe = [0u8; 16];
-        let mut probe = &mut probe[..];
-        let want = self
-            .sock
-            .recv(&mut probe, libc::MSG_PEEK | libc::MSG_TRUNC)?;
-        self.buf.reserve(want.max(16));
-        let n = self.sock.recv(&mut self.buf, 0)?;
+        self.buf.reserve(RECV_BUF);
+        let n = self.sock.recv(&mut self.buf, libc::MSG_TRUNC)?;
         if n > self.buf.len() {
             return Err(Error::Malformed(format!(
                 "datagram of {n} bytes truncated to {}",

@@ -432,3 +432,96 @@ fn large_table_round_trips() {
     assert_eq!(c.table().unwrap(), next);
     c.flush().unwrap();
 }
+
+/// Batched ops (many requests per send, answers matched by sequence number): each op gets its
+/// own result, exactly as when sent alone, failures in the middle included; and a batch far
+/// larger than the window loses no answer.
+#[test]
+fn batches_report_each_ops_own_result() {
+    if !enabled("batches_report_each_ops_own_result") {
+        return;
+    }
+    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = client();
+    c.flush().unwrap();
+    assert!(c.window() > 1, "window {}", c.window());
+    let a = ServiceKey::tcp(ip("192.168.101.1"), 80);
+    let missing = ServiceKey::tcp(ip("192.168.101.2"), 80);
+    let d1 = Dest::new(ip("10.3.0.1"), 80, Forward::Dr, 1);
+    let d2 = Dest::new(ip("10.3.0.2"), 80, Forward::Dr, 2);
+    let mut bad = Dest::new(ip("10.3.0.4"), 80, Forward::Dr, 1);
+    bad.l_threshold = 5;
+    let ops = vec![
+        Op::AddService(Service::new(a, "rr")),
+        Op::AddDest(a, d1),
+        Op::AddService(Service::new(a, "rr")),
+        Op::AddDest(missing, d1),
+        Op::AddDest(a, d1),
+        Op::AddDest(a, bad),
+        Op::AddDest(a, d2),
+        Op::DelDest(a, Dest::new(ip("10.3.0.3"), 80, Forward::Dr, 1).key()),
+        Op::AddService(Service::new(missing, "nosuch")),
+        Op::EditDest(a, Dest { weight: 7, ..d2 }),
+    ];
+    let r = c.apply_batch(&ops);
+    assert_eq!(r.len(), ops.len());
+    let kind = |r: &Result<(), Error>| match r {
+        Ok(()) => "ok",
+        Err(Error::Exists { .. }) => "exists",
+        Err(Error::NotFound { .. }) => "not found",
+        Err(Error::Invalid(_)) => "invalid",
+        Err(_) => "other",
+    };
+    assert_eq!(
+        r.iter().map(kind).collect::<Vec<_>>(),
+        vec![
+            "ok",
+            "ok",
+            "exists",
+            "not found",
+            "exists",
+            "invalid",
+            "ok",
+            "not found",
+            "not found",
+            "ok"
+        ],
+        "{r:#?}"
+    );
+    assert_eq!(
+        sorted_lines(&ipvsadm(&["-S", "-n"])),
+        sorted_lines(
+            "-A -t 192.168.101.1:80 -s rr\n\
+             -a -t 192.168.101.1:80 -r 10.3.0.1:80 -g -w 1\n\
+             -a -t 192.168.101.1:80 -r 10.3.0.2:80 -g -w 7\n"
+        )
+    );
+
+    // many windows' worth in one call: every answer arrives and is matched
+    let ops: Vec<Op> = (0..3000u32)
+        .map(|i| {
+            Op::AddDest(
+                a,
+                Dest::new(
+                    IpAddr::from([10, 4, (i / 250) as u8, (i % 250) as u8 + 1]),
+                    80,
+                    Forward::Dr,
+                    1,
+                ),
+            )
+        })
+        .collect();
+    let r = c.apply_batch(&ops);
+    assert!(
+        r.iter().all(Result::is_ok),
+        "{:?}",
+        r.iter().find(|r| r.is_err())
+    );
+    assert_eq!(c.dests(&a).unwrap().len(), 3002);
+    // and the socket is in step afterwards
+    assert!(matches!(
+        c.apply(&Op::AddService(Service::new(a, "rr"))),
+        Err(Error::Exists { .. })
+    ));
+    c.flush().unwrap();
+}

@@ -263,13 +263,14 @@ fn run_script(s: &Script) {
     }
 }
 
-/// Applies ops, logging (never panicking on) kernel errors. Returns how many failed.
+/// Applies ops (batched: many requests per send, each answer matched to its op), logging
+/// each refusal as keepalived does, at its priority (LOG_INFO). Returns how many failed.
 fn apply(client: &mut Client, ops: &[Op]) -> usize {
     let mut failed = 0;
-    for op in ops {
-        if let Err(e) = client.apply(op) {
+    for (op, r) in ops.iter().zip(client.apply_batch(ops)) {
+        if let Err(e) = r {
             failed += 1;
-            tracing::error!("IPVS: {e}");
+            tracing::info!("{}", crate::ipvs::error::log_line(op, &e));
         }
     }
     failed

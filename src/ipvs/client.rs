@@ -1,33 +1,56 @@
-//! The IPVS driver: a small blocking generic-netlink client (one socket, one request at a
-//! time). IPVS traffic is low-rate request/ack, so no runtime is needed; callers on an async
-//! runtime run it on a blocking thread.
+//! The IPVS driver: a small blocking generic-netlink client on one socket. IPVS traffic is
+//! request/ack, so no runtime is needed; callers on an async runtime run it on a blocking
+//! thread.
+//!
+//! Changes go out in batches: up to [`Client::window`] requests in one `send`, each with its
+//! own sequence number, then the answers are read and matched to their requests by sequence
+//! number ([`Exchange`], the pure half, unit-tested on raw bytes). The kernel handles the
+//! messages of a datagram in order and answers each, so every request still gets its own
+//! result, exactly as if it had been sent alone.
 
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Duration;
 
-use netlink_packet_core::{
-    NetlinkBuffer, NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload,
-    NetlinkSerializable, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
-};
-use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
-use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
-use netlink_packet_generic::GenlMessage;
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 
 use super::error::Error;
-use super::msg::{parse_reply, IpvsGenl, Reply, Request, IPVS_GENL_NAME};
+use super::msg::{
+    family_request, frames, nl, parse_family_id, parse_reply, request_message, Frame, Reply,
+    Request, IPVS_GENL_NAME,
+};
 use super::plan::{Op, Table, VirtualService};
 use super::types::*;
+use crate::sys::clock;
+
+/// Decodes one data message of an answer: its genl command and attribute bytes.
+pub type Decoder<'a, T> = dyn FnMut(u8, &[u8]) -> Result<T, Error> + 'a;
 
 /// How long to wait for the kernel's answer before giving up (it normally answers at once).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most requests in flight. Each answer is a small skb queued on our socket until we read
+/// it, and an answer that does not fit in the receive buffer is dropped by the kernel, so the
+/// window is also bounded by the buffer (see [`Client::window`]).
+pub const MAX_WINDOW: usize = 256;
+
+/// What one queued answer costs in the receive buffer, generously: an ACK or an error (its
+/// payload is at most the echoed request, a few hundred bytes) plus the skb's overhead.
+const ANSWER_COST: usize = 2048;
+
+/// Room for one received datagram.
+const RECV_BUF: usize = 64 * 1024;
+
+/// The receive buffer we ask for (root may exceed `rmem_max` with SO_RCVBUFFORCE).
+const RCVBUF: usize = 1 << 20;
 
 pub struct Client {
     sock: Socket,
     family: u16,
     seq: u32,
     buf: Vec<u8>,
+    timeout: Duration,
+    window: usize,
 }
 
 impl Client {
@@ -41,9 +64,12 @@ impl Client {
             sock,
             family: 0,
             seq: 0,
-            buf: Vec::with_capacity(64 * 1024),
+            buf: Vec::with_capacity(RECV_BUF),
+            timeout: DEFAULT_TIMEOUT,
+            window: 1,
         };
         c.set_timeout(DEFAULT_TIMEOUT)?;
+        c.window = c.size_window();
         c.family = match c.resolve_family() {
             Err(Error::NoFamily) => {
                 // Best effort: without modprobe (or the module) we report NoFamily below.
@@ -60,19 +86,35 @@ impl Client {
         self.family
     }
 
+    /// How many requests [`Client::execute_batch`] sends before reading answers.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Overrides the window (1 = one request at a time, as before batching).
+    pub fn set_window(&mut self, n: usize) {
+        self.window = n.clamp(1, MAX_WINDOW);
+    }
+
     pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
         let tv = libc::timeval {
             tv_sec: timeout.as_secs() as libc::time_t,
             tv_usec: timeout.subsec_micros() as libc::suseconds_t,
         };
-        // SAFETY: a valid fd and a timeval of the size we pass.
+        self.setsockopt(libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
+        self.timeout = timeout;
+        Ok(())
+    }
+
+    fn setsockopt<T>(&self, level: i32, name: i32, v: &T) -> Result<(), Error> {
+        // SAFETY: a valid fd and a value of the size we pass.
         let r = unsafe {
             libc::setsockopt(
                 self.sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                &tv as *const libc::timeval as *const libc::c_void,
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+                level,
+                name,
+                v as *const T as *const libc::c_void,
+                std::mem::size_of::<T>() as libc::socklen_t,
             )
         };
         if r < 0 {
@@ -81,133 +123,159 @@ impl Client {
         Ok(())
     }
 
-    fn resolve_family(&mut self) -> Result<u16, Error> {
-        let ctrl = GenlCtrl {
-            cmd: GenlCtrlCmd::GetFamily,
-            nlas: vec![GenlCtrlAttrs::FamilyName(IPVS_GENL_NAME.to_string())],
+    /// Grows the receive buffer and sizes the window to what it holds.
+    fn size_window(&self) -> usize {
+        let want = RCVBUF as libc::c_int;
+        if self
+            .setsockopt(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &want)
+            .is_err()
+        {
+            let _ = self.setsockopt(libc::SOL_SOCKET, libc::SO_RCVBUF, &want);
+        }
+        // Errors without the echoed request: smaller answers (best effort, Linux 4.3+).
+        let one: libc::c_int = 1;
+        let _ = self.setsockopt(libc::SOL_NETLINK, libc::NETLINK_CAP_ACK, &one);
+        let mut have: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: a valid fd, an int and its length.
+        let r = unsafe {
+            libc::getsockopt(
+                self.sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                &mut have as *mut libc::c_int as *mut libc::c_void,
+                &mut len,
+            )
         };
-        let mut id = None;
-        let r = self.transact(
-            GenlMessage::from_payload(ctrl),
-            NLM_F_REQUEST | NLM_F_ACK,
-            "resolve generic netlink family IPVS",
-            |m: GenlMessage<GenlCtrl>| {
-                for nla in &m.payload.nlas {
-                    if let GenlCtrlAttrs::FamilyId(v) = nla {
-                        id = Some(*v);
-                    }
-                }
-                Ok(())
-            },
-        );
-        match r {
+        let have = if r == 0 { have.max(0) as usize } else { 0 };
+        // keep half of the buffer free for a dump's datagrams and the unexpected
+        (have / 2 / ANSWER_COST).clamp(1, MAX_WINDOW)
+    }
+
+    fn resolve_family(&mut self) -> Result<u16, Error> {
+        let seq = self.next_seq();
+        let msg = family_request(IPVS_GENL_NAME, seq);
+        let context = "resolve generic netlink family IPVS";
+        let mut ex = Exchange::new(seq, vec![(context.to_string(), nl::GENL_ID_CTRL)]);
+        self.run(&msg, &mut ex, &mut |_, attrs| parse_family_id(attrs));
+        let ids = ex.into_results().pop().unwrap_or(Err(Error::NoFamily));
+        match ids {
             Err(Error::NotFound { .. }) => Err(Error::NoFamily),
             Err(e) => Err(e),
-            Ok(()) => id.ok_or(Error::NoFamily),
+            Ok(ids) => ids.last().copied().ok_or(Error::NoFamily),
         }
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
     }
 
     /// Sends one request and collects the replies (none for a plain change; one per entry for
     /// a dump).
     pub fn execute(&mut self, req: &Request) -> Result<Vec<Reply>, Error> {
-        req.validate()?;
-        let mut msg = GenlMessage::from_payload(IpvsGenl::request(req));
-        msg.set_resolved_family_id(self.family);
-        let flags = NLM_F_REQUEST | NLM_F_ACK | if req.is_dump() { NLM_F_DUMP } else { 0 };
-        let mut replies = Vec::new();
-        let context = describe(req);
-        self.transact(msg, flags, &context, |m: GenlMessage<IpvsGenl>| {
-            replies.push(parse_reply(m.payload.cmd, &m.payload.attrs)?);
-            Ok(())
-        })?;
-        Ok(replies)
+        self.execute_batch(std::slice::from_ref(req))
+            .pop()
+            .unwrap_or_else(|| Err(Error::Malformed("no result".into())))
     }
 
-    /// Sends `payload`, then reads until the ACK (or NLMSG_DONE for a dump: the kernel sends
-    /// no ACK after a dump even when asked). Messages of other sequence numbers (answers to an
-    /// earlier request that timed out) are skipped.
-    fn transact<F>(
-        &mut self,
-        payload: GenlMessage<F>,
-        flags: u16,
-        context: &str,
-        mut on_msg: impl FnMut(GenlMessage<F>) -> Result<(), Error>,
-    ) -> Result<(), Error>
-    where
-        GenlMessage<F>: NetlinkSerializable + NetlinkDeserializable,
-        F: std::fmt::Debug,
-    {
-        self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
-        let mut header = NetlinkHeader::default();
-        header.flags = flags;
-        header.sequence_number = seq;
-        let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(payload));
-        msg.finalize();
-        let mut out = vec![0u8; msg.buffer_len()];
-        msg.serialize(&mut out);
-        self.sock.send(&out, 0)?;
-
-        let mut pending: Option<Error> = None;
-        loop {
-            self.recv()?;
-            let mut off = 0;
-            while off < self.buf.len() {
-                let rest = &self.buf[off..];
-                let len = NetlinkBuffer::new_checked(rest)
-                    .map_err(|e| Error::Malformed(format!("{context}: {e}")))?
-                    .length() as usize;
-                let m = NetlinkMessage::<GenlMessage<F>>::deserialize(&rest[..len])
-                    .map_err(|e| Error::Malformed(format!("{context}: {e}")))?;
-                off += (len + 3) & !3;
-                if m.header.sequence_number != seq {
-                    continue;
+    /// Carries out `reqs` in order, [`Client::window`] at a time, and returns each one's
+    /// result, in the same order. A failed request does not stop the others (the kernel has
+    /// them already); a request that fails validation is not sent. Dumps go alone.
+    pub fn execute_batch(&mut self, reqs: &[Request]) -> Vec<Result<Vec<Reply>, Error>> {
+        let mut results: Vec<Option<Result<Vec<Reply>, Error>>> = Vec::with_capacity(reqs.len());
+        let mut i = 0;
+        while i < reqs.len() {
+            // the next window: consecutive valid requests, a dump only on its own
+            let mut batch: Vec<usize> = Vec::new();
+            while i < reqs.len() && batch.len() < self.window {
+                let r = &reqs[i];
+                if r.is_dump() && !batch.is_empty() {
+                    break;
                 }
-                match m.payload {
-                    NetlinkPayload::InnerMessage(inner) => {
-                        // Keep reading to the end even if one entry is bad, so the socket
-                        // holds no stale replies; report the first problem.
-                        if let Err(e) = on_msg(inner) {
-                            pending.get_or_insert(e);
-                        }
+                results.push(match r.validate() {
+                    Err(e) => Some(Err(e)),
+                    Ok(()) => {
+                        batch.push(i);
+                        None
                     }
-                    NetlinkPayload::Error(e) => {
-                        return match e.code {
-                            None => pending.map_or(Ok(()), Err),
-                            Some(code) => Err(Error::from_errno(-code.get(), context)),
-                        };
-                    }
-                    NetlinkPayload::Done(d) => {
-                        return match d.code {
-                            0 => pending.map_or(Ok(()), Err),
-                            code => Err(Error::from_errno(-code, context)),
-                        };
-                    }
-                    NetlinkPayload::Noop => {}
-                    NetlinkPayload::Overrun(_) => {
-                        return Err(Error::Malformed(format!("{context}: overrun")))
-                    }
-                    other => {
-                        return Err(Error::Malformed(format!(
-                            "{context}: unexpected message type {}",
-                            other.message_type()
-                        )))
-                    }
+                });
+                i += 1;
+                if r.is_dump() {
+                    break;
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            let first = self.seq.wrapping_add(1);
+            let mut out = Vec::new();
+            let mut expect = Vec::with_capacity(batch.len());
+            for &j in &batch {
+                let seq = self.next_seq();
+                out.extend(request_message(&reqs[j], self.family, seq));
+                expect.push((describe(&reqs[j]), self.family));
+            }
+            let mut ex = Exchange::new(first, expect);
+            self.run(&out, &mut ex, &mut |cmd, attrs| parse_reply(cmd, attrs));
+            for (j, r) in batch.into_iter().zip(ex.into_results()) {
+                results[j] = Some(r);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::Malformed("no result".into()))))
+            .collect()
+    }
+
+    /// Sends `out` (one or more requests), then reads until every request of `ex` has its
+    /// answer. A datagram that does not frame, a receive error or a timeout ends the
+    /// exchange: the requests still waiting get that error (later answers to them carry
+    /// sequence numbers no later exchange expects, so they are skipped).
+    fn run<T>(&mut self, out: &[u8], ex: &mut Exchange<T>, decode: &mut Decoder<'_, T>) {
+        if let Err(e) = self.sock.send(out, 0) {
+            ex.abort(|| copy_io(&e));
+            return;
+        }
+        let mut deadline = clock::now() + self.timeout;
+        while !ex.is_complete() {
+            if let Err(e) = self.recv() {
+                ex.abort(|| match &e {
+                    Error::Io(io) => copy_io(io),
+                    other => Error::Malformed(other.to_string()),
+                });
+                return;
+            }
+            match ex.feed(&self.buf, decode) {
+                Ok(true) => deadline = clock::now() + self.timeout,
+                Ok(false) if clock::now() >= deadline => {
+                    // only messages for others, for too long
+                    ex.abort(|| {
+                        Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no answer from the kernel",
+                        ))
+                    });
+                    return;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let m = e.to_string();
+                    ex.abort(|| Error::Malformed(m.clone()));
+                    return;
                 }
             }
         }
     }
 
-    /// Reads one datagram, whole, into `self.buf`.
+    /// Reads one datagram, whole, into `self.buf`: one syscall into a buffer larger than
+    /// anything the kernel sends (it caps a dump's datagrams at 32 KiB; ACKs are tiny).
+    /// MSG_TRUNC makes the kernel report the real length, so a longer one is an error rather
+    /// than silently cut.
     fn recv(&mut self) -> Result<(), Error> {
         self.buf.clear();
-        let mut probe = [0u8; 16];
-        let mut probe = &mut probe[..];
-        let want = self
-            .sock
-            .recv(&mut probe, libc::MSG_PEEK | libc::MSG_TRUNC)?;
-        self.buf.reserve(want.max(16));
-        let n = self.sock.recv(&mut self.buf, 0)?;
+        self.buf.reserve(RECV_BUF);
+        let n = self.sock.recv(&mut self.buf, libc::MSG_TRUNC)?;
         if n > self.buf.len() {
             return Err(Error::Malformed(format!(
                 "datagram of {n} bytes truncated to {}",
@@ -276,12 +344,29 @@ impl Client {
         self.execute(&op_request(op)).map(|_| ())
     }
 
-    /// Applies the ops in order, stopping at the first failure (its index and error).
+    /// Applies the ops in order, in batches, and returns each one's result (same order).
+    /// One failure does not stop the others: an op that depends on a failed one (a dest of a
+    /// service that could not be added) fails on its own, with its own error.
+    pub fn apply_batch(&mut self, ops: &[Op]) -> Vec<Result<(), Error>> {
+        let reqs: Vec<Request> = ops.iter().map(op_request).collect();
+        self.execute_batch(&reqs)
+            .into_iter()
+            .map(|r| r.map(|_| ()))
+            .collect()
+    }
+
+    /// Applies the ops in order (batched) and returns the first failure (its index and
+    /// error). Ops after it in the same batch have been carried out too.
     pub fn apply_all(&mut self, ops: &[Op]) -> Result<(), (usize, Error)> {
-        for (i, op) in ops.iter().enumerate() {
-            self.apply(op).map_err(|e| (i, e))?;
+        match self
+            .apply_batch(ops)
+            .into_iter()
+            .enumerate()
+            .find(|(_, r)| r.is_err())
+        {
+            Some((i, Err(e))) => Err((i, e)),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     pub fn flush(&mut self) -> Result<(), Error> {
@@ -364,5 +449,161 @@ fn describe(req: &Request) -> String {
         Request::GetInfo => "get IPVS info".into(),
         Request::Zero(_) => "zero IPVS counters".into(),
         Request::Flush => "flush IPVS table".into(),
+    }
+}
+
+fn copy_io(e: &std::io::Error) -> Error {
+    Error::Io(match e.raw_os_error() {
+        Some(n) => std::io::Error::from_raw_os_error(n),
+        None => std::io::Error::new(e.kind(), e.to_string()),
+    })
+}
+
+/// The pure half of the client: the answers to requests sent with consecutive sequence
+/// numbers `first, first + 1, ...`, fed one received datagram at a time.
+///
+/// - a message of another sequence number (an answer to an earlier exchange that was given
+///   up, or a late ACK after a dump's DONE) is skipped;
+/// - a data message for a request is decoded and kept; one that does not decode, or has the
+///   wrong family, fails that request (its ACK is still awaited, so that it is consumed);
+/// - NLMSG_ERROR ends a request: code 0 is its success, otherwise the kernel's errno;
+///   NLMSG_DONE ends a dump the same way; NLMSG_OVERRUN fails every request still waiting;
+/// - a datagram that does not frame (truncated header, a length past its end) is an `Err`
+///   from [`Exchange::feed`], after the messages before it were used.
+pub struct Exchange<T> {
+    first: u32,
+    slots: Vec<Slot<T>>,
+    open: usize,
+}
+
+struct Slot<T> {
+    context: String,
+    family: u16,
+    state: State<T>,
+}
+
+enum State<T> {
+    Waiting { items: Vec<T>, err: Option<Error> },
+    Finished(Result<Vec<T>, Error>),
+}
+
+impl<T> Exchange<T> {
+    /// `expect`: for each request in sequence order, what it did (for errors) and the genl
+    /// family its data messages come from.
+    pub fn new(first_seq: u32, expect: Vec<(String, u16)>) -> Exchange<T> {
+        let open = expect.len();
+        Exchange {
+            first: first_seq,
+            slots: expect
+                .into_iter()
+                .map(|(context, family)| Slot {
+                    context,
+                    family,
+                    state: State::Waiting {
+                        items: Vec::new(),
+                        err: None,
+                    },
+                })
+                .collect(),
+            open,
+        }
+    }
+
+    /// Every request has its answer.
+    pub fn is_complete(&self) -> bool {
+        self.open == 0
+    }
+
+    /// Uses one datagram. `Ok(true)` if it held a message for one of our requests.
+    pub fn feed(&mut self, datagram: &[u8], decode: &mut Decoder<'_, T>) -> Result<bool, Error> {
+        let mut progress = false;
+        for f in frames(datagram) {
+            let f = f?;
+            if let Frame::Overrun { .. } = f {
+                self.abort(|| {
+                    Error::Malformed("netlink overrun: the kernel dropped answers".into())
+                });
+                return Ok(true);
+            }
+            let i = f.seq().wrapping_sub(self.first) as usize;
+            let Some(slot) = self.slots.get_mut(i) else {
+                continue;
+            };
+            let State::Waiting { items, err } = &mut slot.state else {
+                continue;
+            };
+            progress = true;
+            let end = match f {
+                Frame::Genl { ty, cmd, attrs, .. } => {
+                    if ty != slot.family {
+                        err.get_or_insert(Error::Malformed(format!(
+                            "{}: message of family {ty}, expected {}",
+                            slot.context, slot.family
+                        )));
+                    } else {
+                        // keep reading to the end even if one entry is bad; report the first
+                        match decode(cmd, attrs) {
+                            Ok(v) => items.push(v),
+                            Err(e) => {
+                                err.get_or_insert(match e {
+                                    Error::Malformed(m) => {
+                                        Error::Malformed(format!("{}: {m}", slot.context))
+                                    }
+                                    e => e,
+                                });
+                            }
+                        }
+                    }
+                    None
+                }
+                Frame::Ack { .. } | Frame::Done { errno: 0, .. } => Some(match err.take() {
+                    Some(e) => Err(e),
+                    None => Ok(std::mem::take(items)),
+                }),
+                Frame::Error { errno, .. } | Frame::Done { errno, .. } => {
+                    Some(Err(Error::from_errno(errno, slot.context.clone())))
+                }
+                Frame::Malformed { what, .. } => {
+                    Some(Err(Error::Malformed(format!("{}: {what}", slot.context))))
+                }
+                Frame::Other { ty, .. } if ty == nl::NOOP => None,
+                Frame::Other { ty, .. } => Some(Err(Error::Malformed(format!(
+                    "{}: unexpected message type {ty}",
+                    slot.context
+                )))),
+                Frame::Overrun { .. } => None,
+            };
+            if let Some(r) = end {
+                slot.state = State::Finished(r);
+                self.open -= 1;
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Ends every request still waiting with the error `e()` makes.
+    pub fn abort(&mut self, e: impl Fn() -> Error) {
+        for slot in &mut self.slots {
+            if let State::Waiting { .. } = slot.state {
+                slot.state = State::Finished(Err(match e() {
+                    Error::Malformed(m) => Error::Malformed(format!("{}: {m}", slot.context)),
+                    // kept as it is: its errno matters more than our words
+                    other => other,
+                }));
+                self.open -= 1;
+            }
+        }
+    }
+
+    /// Each request's result, in sequence order (one still waiting: an error saying so).
+    pub fn into_results(mut self) -> Vec<Result<Vec<T>, Error>> {
+        self.abort(|| Error::Malformed("no answer".into()));
+        self.slots
+            .into_iter()
+            .map(|s| match s.state {
+                State::Finished(r) => r,
+                State::Waiting { .. } => Err(Error::Malformed("no answer".into())),
+            })
+            .collect()
     }
 }

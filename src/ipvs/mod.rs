@@ -9,6 +9,7 @@
 pub mod client;
 pub mod desired;
 pub mod error;
+pub mod fuzz;
 pub mod msg;
 pub mod plan;
 pub mod types;

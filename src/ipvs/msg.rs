@@ -736,3 +736,204 @@ impl ParseableParametrized<[u8], GenlHeader> for IpvsGenl {
         })
     }
 }
+
+// ------------------------------------------------------------ netlink framing (both ways)
+
+/// `NLMSG_*` message types and `NLM_F_*` flags (linux/netlink.h).
+pub mod nl {
+    pub const NOOP: u16 = 1;
+    pub const ERROR: u16 = 2;
+    pub const DONE: u16 = 3;
+    pub const OVERRUN: u16 = 4;
+    /// The generic-netlink controller's family id (`GENL_ID_CTRL`).
+    pub const GENL_ID_CTRL: u16 = 0x10;
+    pub const HDRLEN: usize = 16;
+
+    pub const F_REQUEST: u16 = 0x1;
+    pub const F_ACK: u16 = 0x4;
+    pub const F_DUMP: u16 = 0x300;
+
+    /// `CTRL_CMD_GETFAMILY`, `CTRL_ATTR_FAMILY_ID`, `CTRL_ATTR_FAMILY_NAME`.
+    pub const CTRL_CMD_GETFAMILY: u8 = 3;
+    pub const CTRL_ATTR_FAMILY_ID: u16 = 1;
+    pub const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+}
+
+/// One whole netlink message: the 16-byte header, then `genl` (genl header and attributes),
+/// padded to 4 bytes.
+pub fn netlink_message(ty: u16, flags: u16, seq: u32, genl: &[u8]) -> Vec<u8> {
+    let len = nl::HDRLEN + genl.len();
+    let mut v = Vec::with_capacity((len + 3) & !3);
+    v.extend((len as u32).to_ne_bytes());
+    v.extend(ty.to_ne_bytes());
+    v.extend(flags.to_ne_bytes());
+    v.extend(seq.to_ne_bytes());
+    v.extend(0u32.to_ne_bytes()); // port id: the kernel fills in ours
+    v.extend(genl);
+    v.resize((len + 3) & !3, 0);
+    v
+}
+
+/// The netlink request that carries `req` to the IPVS family `family`, with `seq`.
+pub fn request_message(req: &Request, family: u16, seq: u32) -> Vec<u8> {
+    let flags = nl::F_REQUEST | nl::F_ACK | if req.is_dump() { nl::F_DUMP } else { 0 };
+    netlink_message(family, flags, seq, &req.to_genl_bytes())
+}
+
+/// The controller request that asks for the id of the family `name` (`CTRL_CMD_GETFAMILY`).
+pub fn family_request(name: &str, seq: u32) -> Vec<u8> {
+    let mut genl = vec![nl::CTRL_CMD_GETFAMILY, 1, 0, 0];
+    genl.extend(emit_attrs(&[Attr::string(nl::CTRL_ATTR_FAMILY_NAME, name)]));
+    netlink_message(nl::GENL_ID_CTRL, nl::F_REQUEST | nl::F_ACK, seq, &genl)
+}
+
+/// The family id in the controller's answer to [`family_request`] (its attribute bytes).
+pub fn parse_family_id(attrs: &[u8]) -> Result<u16, Error> {
+    Attrs::parse(attrs, "controller reply")?.u16(nl::CTRL_ATTR_FAMILY_ID, "family id")
+}
+
+/// One netlink message of a datagram from the kernel, framed but not interpreted further.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A generic-netlink message of family `ty`: its command and its attribute bytes.
+    Genl {
+        ty: u16,
+        seq: u32,
+        cmd: u8,
+        attrs: &'a [u8],
+    },
+    /// NLMSG_ERROR with code 0: the request succeeded.
+    Ack { seq: u32 },
+    /// NLMSG_ERROR with a code: the kernel's errno (positive) for the request.
+    Error { seq: u32, errno: i32 },
+    /// NLMSG_DONE: the end of a dump; `errno` non-zero if the dump failed part-way.
+    Done { seq: u32, errno: i32 },
+    /// NLMSG_OVERRUN: the kernel dropped messages; what follows cannot be trusted.
+    Overrun { seq: u32 },
+    /// NLMSG_NOOP, or a reserved type (5..15): nothing to act on.
+    Other { ty: u16, seq: u32 },
+    /// A message whose length is right but whose content is not (an NLMSG_ERROR without its
+    /// code, a genl message without its header): an error for its request, and the next
+    /// message can still be read.
+    Malformed { seq: u32, what: String },
+}
+
+impl Frame<'_> {
+    pub fn seq(&self) -> u32 {
+        match self {
+            Frame::Genl { seq, .. }
+            | Frame::Ack { seq }
+            | Frame::Error { seq, .. }
+            | Frame::Done { seq, .. }
+            | Frame::Overrun { seq }
+            | Frame::Other { seq, .. }
+            | Frame::Malformed { seq, .. } => *seq,
+        }
+    }
+}
+
+/// The messages of one datagram, in order; a message that does not frame ends the iteration
+/// with an error (nothing after it can be located).
+pub fn frames(datagram: &[u8]) -> Frames<'_> {
+    Frames {
+        rest: datagram,
+        failed: false,
+    }
+}
+
+pub struct Frames<'a> {
+    rest: &'a [u8],
+    failed: bool,
+}
+
+fn ne_u16(b: &[u8], at: usize) -> u16 {
+    u16::from_ne_bytes([b[at], b[at + 1]])
+}
+
+fn ne_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+impl<'a> Frames<'a> {
+    fn fail(&mut self, what: String) -> Option<Result<Frame<'a>, Error>> {
+        self.failed = true;
+        Some(Err(Error::Malformed(what)))
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Result<Frame<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.rest.is_empty() {
+            return None;
+        }
+        let b = self.rest;
+        if b.len() < nl::HDRLEN {
+            return self.fail(format!(
+                "netlink header truncated: {} bytes left in the datagram, a header is {}",
+                b.len(),
+                nl::HDRLEN
+            ));
+        }
+        let len = ne_u32(b, 0) as usize;
+        let (ty, seq) = (ne_u16(b, 4), ne_u32(b, 8));
+        if len < nl::HDRLEN || len > b.len() {
+            return self.fail(format!(
+                "netlink message (type {ty}, seq {seq}) says it is {len} bytes; {} are left in the datagram",
+                b.len()
+            ));
+        }
+        let payload = &b[nl::HDRLEN..len];
+        // the next message starts at the 4-byte boundary; the last one may omit its padding
+        self.rest = b.get((len + 3) & !3..).unwrap_or(&[]);
+        let bad = |what: String| Frame::Malformed { seq, what };
+        let status = |c: i32| -> Result<i32, Frame<'a>> {
+            match c.checked_neg() {
+                Some(e) if e >= 0 => Ok(e),
+                _ => Err(bad(format!(
+                    "netlink status {c} (seq {seq}) is not 0 or -errno"
+                ))),
+            }
+        };
+        let code = payload
+            .get(..4)
+            .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]));
+        let frame = match (ty, code) {
+            (nl::ERROR, None) => bad(format!(
+                "netlink error (seq {seq}) of {} bytes has no error code",
+                payload.len()
+            )),
+            (nl::ERROR, Some(c)) => match status(c) {
+                Ok(0) => Frame::Ack { seq },
+                Ok(errno) => Frame::Error { seq, errno },
+                Err(f) => f,
+            },
+            // a dump ends with its status; an empty DONE (other netlink families) is a success
+            (nl::DONE, None) if payload.is_empty() => Frame::Done { seq, errno: 0 },
+            (nl::DONE, None) => bad(format!(
+                "netlink done (seq {seq}) of {} bytes has no status",
+                payload.len()
+            )),
+            (nl::DONE, Some(c)) => match status(c) {
+                Ok(errno) => Frame::Done { seq, errno },
+                Err(f) => f,
+            },
+            (nl::OVERRUN, _) => Frame::Overrun { seq },
+            (ty, _) if ty < nl::GENL_ID_CTRL => Frame::Other { ty, seq },
+            (ty, _) => match payload.get(4..) {
+                Some(attrs) => Frame::Genl {
+                    ty,
+                    seq,
+                    cmd: payload[0],
+                    attrs,
+                },
+                None => bad(format!(
+                    "generic netlink message (type {ty}, seq {seq}) of {} bytes has no genl header",
+                    payload.len()
+                )),
+            },
+        };
+        Some(Ok(frame))
+    }
+}

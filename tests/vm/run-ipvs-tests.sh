@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs the IPVS integration tests (tests/ipvs_vm.rs, tests/ipvs_lvs_vm.rs, ipvs_reload_vm.rs, ipvs_syncd_vm.rs) inside a VM with a real IPVS kernel.
+  exec cargo test --test ipvs_vm --test ipvs_lvs_vm --test ipvs_reload_vm --test ipvs_daemon_vm --test ipvs_syncd_vm --test ipvs_errors_vm "$@"
 #
 #   tests/vm/run-ipvs-tests.sh [cargo test args...]     # e.g. -- --nocapture
 #
@@ -20,4 +20,4 @@ fi
 cd "$root"
 # cargo builds on the host, then hands the test binary to the harness, which runs it in the VM
 CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$here/ipvs-vm.sh -t 600 -e KA_VM=1 --" \
-  exec cargo test --test ipvs_vm --test ipvs_lvs_vm --test ipvs_reload_vm --test ipvs_daemon_vm --test ipvs_syncd_vm "$@"
+  exec cargo test --test ipvs_vm --test ipvs_lvs_vm --test ipvs_reload_vm --test ipvs_daemon_vm --test ipvs_syncd_vm --test ipvs_errors_vm "$@"

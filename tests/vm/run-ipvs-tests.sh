@@ -1,5 +1,5 @@
 #!/bin/bash
-  exec cargo test --test ipvs_vm --test ipvs_lvs_vm --test ipvs_reload_vm --test ipvs_daemon_vm --test ipvs_syncd_vm --test ipvs_errors_vm "$@"
+# Runs the IPVS integration tests (tests/ipvs_*_vm.rs, tests/ipvs_vm.rs: tables, reloads, quorum, sync daemon, kernel errors) inside a VM with a real IPVS kernel.
 #
 #   tests/vm/run-ipvs-tests.sh [cargo test args...]     # e.g. -- --nocapture
 #

@@ -18,6 +18,12 @@ static KERNEL: Mutex<()> = Mutex::new(());
 fn enabled(test: &str) -> bool {
     let vm = std::env::var_os("IPVSVM").is_some() || std::env::var_os("KA_VM").is_some();
     if !vm {
+        // run-ipvs-tests.sh sets this on the host: a test binary that did not reach the VM
+        // must fail there, not skip
+        assert!(
+            std::env::var_os("IPVS_VM_EXPECTED").is_none(),
+            "the IPVS VM runner was not used: this test ran on the host"
+        );
         eprintln!(
             "{test}: skipped: changes the kernel's IPVS table; runs inside the VM \
              (tests/vm/run-ipvs-tests.sh) or with KA_VM=1"

@@ -19,5 +19,5 @@ fi
 "$here/ipvs-vm.sh" --prepare >/dev/null
 cd "$root"
 # cargo builds on the host, then hands the test binary to the harness, which runs it in the VM
-CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$here/ipvs-vm.sh -t 600 -e KA_VM=1 --" \
+IPVS_VM_EXPECTED=1 CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$here/ipvs-vm.sh -t 600 -e KA_VM=1 --" \
   exec cargo test --test ipvs_vm --test ipvs_lvs_vm --test ipvs_reload_vm --test ipvs_daemon_vm --test ipvs_syncd_vm --test ipvs_errors_vm "$@"

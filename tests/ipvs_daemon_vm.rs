@@ -23,48 +23,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn enabled() -> bool {
-    let vm = std::env::var_os("IPVSVM").is_some() || std::env::var_os("KA_VM").is_some();
-    if !vm {
-        // run-ipvs-tests.sh sets this on the host: a test binary that did not reach the VM
-        // must fail there, not skip
-        assert!(
-            std::env::var_os("IPVS_VM_EXPECTED").is_none(),
-            "the IPVS VM runner was not used: this test ran on the host"
-        );
-        eprintln!("skipped: changes the kernel's IPVS table; runs inside the VM (tests/vm/run-ipvs-tests.sh) or with KA_VM=1");
-    }
-    vm
-}
-
-fn ipvsadm(args: &[&str]) -> String {
-    let out = Command::new("ipvsadm")
-        .args(args)
-        .output()
-        .expect("ipvsadm");
-    assert!(
-        out.status.success(),
-        "ipvsadm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn save() -> Vec<String> {
-    let mut v: Vec<String> = ipvsadm(&["-S", "-n"]).lines().map(str::to_string).collect();
-    v.sort();
-    v
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    for _ in 0..secs * 20 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}:\n{}", save().join("\n"));
-}
+#[path = "support/ipvs_vm.rs"]
+mod ipvs_vm;
+use ipvs_vm::{in_vm, ipvsadm, save, wait_for};
 
 const VIP: &str = "10.10.0.1";
 const A: &str = "127.0.0.2:8081";
@@ -370,7 +331,7 @@ fn weight_lines(log: &str) -> Vec<String> {
 
 #[test]
 fn sighup_with_one_real_server_changed_touches_only_that_entry() {
-    if !enabled() {
+    if !in_vm("sighup_with_one_real_server_changed_touches_only_that_entry") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("sighup-vm-{}", std::process::id()));
@@ -500,7 +461,7 @@ fn quorum_scenario(who: &str, bin: &Path, dir: &Path) -> (Vec<Vec<String>>, Vec<
 
 #[test]
 fn losing_quorum_brings_in_the_sorry_server_as_keepalived_does() {
-    if !enabled() {
+    if !in_vm("losing_quorum_brings_in_the_sorry_server_as_keepalived_does") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("qvm-{}", std::process::id()));

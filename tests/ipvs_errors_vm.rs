@@ -13,45 +13,9 @@ use std::time::Duration;
 
 use keepalived_rs::daemon::lvs;
 
-fn enabled(test: &str) -> bool {
-    let vm = std::env::var_os("IPVSVM").is_some() || std::env::var_os("KA_VM").is_some();
-    if !vm {
-        // run-ipvs-tests.sh sets this on the host: a test binary that did not reach the VM
-        // must fail there, not skip
-        assert!(
-            std::env::var_os("IPVS_VM_EXPECTED").is_none(),
-            "the IPVS VM runner was not used: this test ran on the host"
-        );
-        eprintln!("{test}: skipped: changes the kernel's IPVS table; runs inside the VM (tests/vm/run-ipvs-tests.sh) or with KA_VM=1");
-    }
-    vm
-}
-
-fn save() -> Vec<String> {
-    let out = Command::new("ipvsadm")
-        .args(["-S", "-n"])
-        .output()
-        .expect("ipvsadm");
-    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    for _ in 0..secs * 10 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!(
-        "timed out waiting for {what}; ipvsadm -Sn:\n{}",
-        save().join("\n")
-    );
-}
+#[path = "support/ipvs_vm.rs"]
+mod ipvs_vm;
+use ipvs_vm::{in_vm, save, wait_for};
 
 const CONF: &str = r#"
 global_defs {
@@ -114,7 +78,7 @@ impl Captured {
 
 #[test]
 fn kernel_refusals_are_logged_like_keepalived() {
-    if !enabled("kernel_refusals_are_logged_like_keepalived") {
+    if !in_vm("kernel_refusals_are_logged_like_keepalived") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("errs-vm-{}", std::process::id()));

@@ -15,51 +15,9 @@ use std::time::Duration;
 
 use keepalived_rs::daemon::lvs;
 
-fn enabled(test: &str) -> bool {
-    let vm = std::env::var_os("IPVSVM").is_some() || std::env::var_os("KA_VM").is_some();
-    if !vm {
-        // run-ipvs-tests.sh sets this on the host: a test binary that did not reach the VM
-        // must fail there, not skip
-        assert!(
-            std::env::var_os("IPVS_VM_EXPECTED").is_none(),
-            "the IPVS VM runner was not used: this test ran on the host"
-        );
-        eprintln!("{test}: skipped: changes the kernel's IPVS table; runs inside the VM (tests/vm/run-ipvs-tests.sh) or with KA_VM=1");
-    }
-    vm
-}
-
-fn ipvsadm(args: &[&str]) -> String {
-    let out = Command::new("ipvsadm")
-        .args(args)
-        .output()
-        .expect("ipvsadm");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn save() -> Vec<String> {
-    let mut v: Vec<String> = ipvsadm(&["-S", "-n"]).lines().map(str::to_string).collect();
-    v.sort();
-    v
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    for _ in 0..secs * 10 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!(
-        "timed out waiting for {what}; ipvsadm -Sn:\n{}",
-        save().join("\n")
-    );
-}
+#[path = "support/ipvs_vm.rs"]
+mod ipvs_vm;
+use ipvs_vm::{in_vm, ipvsadm, save, wait_for};
 
 /// A listener that accepts (and answers HTTP) until stopped.
 struct Server {
@@ -184,7 +142,7 @@ virtual_server 2001:db8::10 443 {
 
 #[test]
 fn same_table_as_keepalived_and_follows_health() {
-    if !enabled("same_table_as_keepalived_and_follows_health") {
+    if !in_vm("same_table_as_keepalived_and_follows_health") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("lvs-vm-{}", std::process::id()));

@@ -164,17 +164,32 @@ impl Carry {
     }
 }
 
-/// keepalived's per-type `compare` at a reload: the same kind of checker with the same
-/// connection options and the same probe (url list, script, payload...). Timing options
-/// (`delay_loop`, `retry`...) may change without losing the state.
+/// keepalived's per-type `compare` at a reload (`compare_conn_opts` and each checker's own
+/// fields): a checker that compares equal keeps its state. What keepalived does not compare
+/// (timing options such as `delay_loop` or `retry`, `misc_timeout`, a UDP payload, the HTTP
+/// protocol version, SNI, `fast_recovery`) may change without losing it.
 fn same_checker(a: &CheckSpec, b: &CheckSpec) -> bool {
+    let conn = || {
+        a.target == b.target
+            && a.bind == b.bind
+            && a.bind_if == b.bind_if
+            && a.connect_timeout == b.connect_timeout
+            && a.fwmark == b.fwmark
+    };
     a.kind == b.kind
-        && a.target == b.target
-        && a.bind == b.bind
-        && a.bind_if == b.bind_if
-        && a.connect_timeout == b.connect_timeout
-        && a.fwmark == b.fwmark
-        && a.probe == b.probe
+        && match (&a.probe, &b.probe) {
+            (Probe::Tcp, Probe::Tcp) | (Probe::Ping, Probe::Ping) => conn(),
+            (Probe::Udp(_), Probe::Udp(_)) => conn(),
+            (Probe::Dns(x), Probe::Dns(y)) => conn() && x == y,
+            (Probe::Smtp(x), Probe::Smtp(y)) => conn() && x == y,
+            (Probe::Http(x), Probe::Http(y)) => {
+                conn() && x.virtualhost == y.virtualhost && x.urls == y.urls
+            }
+            // MISC_CHECK has no connection: its script and whether it is dynamic
+            (Probe::Misc(x), Probe::Misc(y)) => x.dynamic == y.dynamic && x.script == y.script,
+            // FILE_CHECK has no compare in keepalived: its file is read again
+            _ => false,
+        }
 }
 
 /// The whole LVS health-check state.

@@ -1,7 +1,7 @@
 //! VRRP on a real (namespaced) LAN, our daemon against Debian's keepalived 2.2.7.
 //!
 //! Each test builds its own topology: a switch namespace with a bridge, two router
-//! namespaces and a client namespace (names `vd<tag>S|A|B|C`), 10.99.0.0/24 inside them,
+//! namespaces and a client namespace (tests/support/netns_lab.rs, names `wr<tag>S|A|B|C`), 10.99.0.0/24 inside them,
 //! VIP 10.99.0.100. Routers run as `ip netns exec NS setsid BIN -n -l -D -G -f CONF -p .. -r ..`
 //! with pid files in the test's temp dir. tcpdump on the bridge records adverts and ARP with
 //! nanosecond stamps; takeover times are measured on the wire.
@@ -11,125 +11,53 @@
 //! guard, also on failure. Only processes the test started are signalled.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use keepalived_rs::sys::clock;
 
-const KA: &str = "/usr/sbin/keepalived";
-const OURS: &str = env!("CARGO_BIN_EXE_keepalived");
+#[path = "support/netns_lab.rs"]
+mod netns_lab;
+use netns_lab::{sh, wait_until, Impl};
+
 const VIP: &str = "10.99.0.100";
 const IP_A: &str = "10.99.0.1";
 const IP_B: &str = "10.99.0.2";
 const IP_C: &str = "10.99.0.10";
 const VIP6: &str = "fd00:99::100";
 
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn can_run() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping: network namespace tests need root");
-        return false;
-    }
-    for t in ["ip", "tcpdump", "ping"] {
-        if !have(t) {
-            eprintln!("skipping: {t} is not installed");
-            return false;
-        }
-    }
-    if !Path::new(KA).exists() {
-        eprintln!("skipping: {KA} is not installed");
-        return false;
-    }
-    true
+    netns_lab::can_run(&["tcpdump", "ping"])
 }
 
-fn sh(args: &[&str]) -> String {
-    let o = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = clock::now() + timeout;
-    loop {
-        if f() {
-            return true;
-        }
-        if clock::now() > end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Impl {
-    Ours,
-    Keepalived,
-}
-
-/// A started router (its own process group).
-struct Proc {
-    child: Child,
-}
-
-/// The lab. Drop tears everything down.
+/// The shared lab (tests/support/netns_lab.rs: namespaces, bridge, routers, clean-up) plus a
+/// tcpdump capture on the bridge. Drop stops tcpdump, then the lab tears everything down.
 struct Lab {
-    tag: String,
-    dir: PathBuf,
-    procs: Vec<(String, Proc)>,
+    base: netns_lab::Lab,
     tcpdump: Option<Child>,
     pcap: PathBuf,
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        for (_, p) in &mut self.procs {
-            kill_group(&mut p.child, libc::SIGKILL);
-        }
         if let Some(t) = &mut self.tcpdump {
             let _ = t.kill();
             let _ = t.wait();
         }
-        for r in ["A", "B", "C", "S"] {
-            let _ = Command::new("ip")
-                .args(["netns", "del", &self.ns(r)])
-                .stderr(Stdio::null())
-                .status();
-        }
-        if std::env::var_os("VRRPD_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else {
-            eprintln!("kept {}", self.dir.display());
-        }
     }
 }
 
-fn kill_group(c: &mut Child, sig: i32) {
-    if let Ok(None) = c.try_wait() {
-        let pid = c.id() as i32;
-        // SAFETY: kill(2) on the process group of a child we started with setsid.
-        unsafe { libc::kill(-pid, sig) };
-        if sig == libc::SIGKILL {
-            let _ = c.wait();
-        }
+impl std::ops::Deref for Lab {
+    type Target = netns_lab::Lab;
+    fn deref(&self) -> &netns_lab::Lab {
+        &self.base
+    }
+}
+
+impl std::ops::DerefMut for Lab {
+    fn deref_mut(&mut self) -> &mut netns_lab::Lab {
+        &mut self.base
     }
 }
 
@@ -178,82 +106,18 @@ impl Conf<'_> {
 }
 
 impl Lab {
-    fn ns(&self, r: &str) -> String {
-        format!("vd{}{r}", self.tag)
+    fn new(tag: &str) -> Lab {
+        let base = netns_lab::Lab::new(tag, "10.99.0");
+        Lab {
+            pcap: base.path("bridge.pcap"),
+            base,
+            tcpdump: None,
+        }
     }
 
-    fn new(tag: &str) -> Lab {
-        let dir = std::env::temp_dir().join(format!("vrrpd-netns-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let lab = Lab {
-            tag: tag.to_string(),
-            pcap: dir.join("bridge.pcap"),
-            dir,
-            procs: Vec::new(),
-            tcpdump: None,
-        };
-        // A previous crashed run may have left namespaces with our names.
-        for r in ["A", "B", "C", "S"] {
-            let _ = Command::new("ip")
-                .args(["netns", "del", &lab.ns(r)])
-                .stderr(Stdio::null())
-                .status();
-        }
-        let s = lab.ns("S");
-        for r in ["S", "A", "B", "C"] {
-            let n = lab.ns(r);
-            sh(&["ip", "netns", "add", &n]);
-            sh(&["ip", "-n", &n, "link", "set", "lo", "up"]);
-            // No duplicate address detection: link-locals usable at once (IPv6 adverts).
-            sh(&[
-                "ip",
-                "netns",
-                "exec",
-                &n,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-            ]);
-        }
-        sh(&["ip", "-n", &s, "link", "add", "vdbr", "type", "bridge"]);
-        sh(&[
-            "ip",
-            "-n",
-            &s,
-            "link",
-            "set",
-            "vdbr",
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-            "stp_state",
-            "0",
-        ]);
-        for (r, ip) in [("A", IP_A), ("B", IP_B), ("C", IP_C)] {
-            let n = lab.ns(r);
-            let port = format!("vdp{r}");
-            sh(&[
-                "ip", "-n", &n, "link", "add", "vd0", "type", "veth", "peer", "name", &port,
-                "netns", &s,
-            ]);
-            sh(&["ip", "-n", &s, "link", "set", &port, "master", "vdbr", "up"]);
-            sh(&[
-                "ip",
-                "-n",
-                &n,
-                "addr",
-                "add",
-                &format!("{ip}/24"),
-                "dev",
-                "vd0",
-            ]);
-            sh(&["ip", "-n", &n, "link", "set", "vd0", "up"]);
-        }
-        sh(&["ip", "-n", &s, "link", "set", "vdbr", "up"]);
-        lab
+    /// Starts router `r` ("A" or "B") with implementation `imp` and this config.
+    fn start(&mut self, r: &str, imp: Impl, conf: &Conf) {
+        self.base.start(r, imp, &conf.text());
     }
 
     fn mac(&self, r: &str) -> [u8; 6] {
@@ -267,7 +131,7 @@ impl Lab {
     }
 
     fn capture(&mut self) {
-        let err = self.dir.join("tcpdump.err");
+        let err = self.path("tcpdump.err");
         let child = Command::new("ip")
             .args([
                 "netns",
@@ -295,106 +159,6 @@ impl Lab {
                 .is_ok_and(|s| s.contains("listening on"))),
             "tcpdump did not start"
         );
-    }
-
-    /// Starts router `r` ("A" or "B") with implementation `imp` and this config.
-    fn start(&mut self, r: &str, imp: Impl, conf: &Conf) {
-        self.stop_entry(r);
-        let d = &self.dir;
-        let cf = d.join(format!("{r}.conf"));
-        std::fs::write(&cf, conf.text()).expect("conf");
-        let logf = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(d.join(format!("{r}.log")))
-            .expect("log");
-        let bin = match imp {
-            Impl::Ours => OURS,
-            Impl::Keepalived => KA,
-        };
-        let p = |s: &str| d.join(format!("{r}.{s}")).display().to_string();
-        // A crashed router leaves its pid files behind, and keepalived's VRRP child can still
-        // be an unreaped zombie for a moment (kill(pid, 0) succeeds on it).
-        for f in ["pid", "vrrp.pid", "check.pid", "bfd.pid"] {
-            let _ = std::fs::remove_file(p(f));
-        }
-        let mut cmd = Command::new("ip");
-        cmd.args([
-            "netns",
-            "exec",
-            &self.ns(r),
-            bin,
-            "-n",
-            "-l",
-            "-D",
-            "-G",
-            "-f",
-        ])
-        .arg(&cf)
-        .args([
-            "-p",
-            &p("pid"),
-            "-r",
-            &p("vrrp.pid"),
-            "-c",
-            &p("check.pid"),
-            "-b",
-            &p("bfd.pid"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(logf.try_clone().expect("dup"))
-        .stderr(logf);
-        // SAFETY: setsid in the child before exec; async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().expect("start router");
-        self.procs.push((r.to_string(), Proc { child }));
-    }
-
-    fn stop_entry(&mut self, r: &str) {
-        if let Some(i) = self.procs.iter().position(|(n, _)| n == r) {
-            let (_, mut p) = self.procs.remove(i);
-            kill_group(&mut p.child, libc::SIGKILL);
-        }
-    }
-
-    fn proc(&mut self, r: &str) -> &mut Proc {
-        &mut self
-            .procs
-            .iter_mut()
-            .find(|(n, _)| n == r)
-            .expect("router running")
-            .1
-    }
-
-    /// kill -9 of the router's whole process group (a crash).
-    fn crash(&mut self, r: &str) {
-        kill_group(&mut self.proc(r).child, libc::SIGKILL);
-    }
-
-    /// SIGTERM to the router's main process; waits for it to exit.
-    fn terminate(&mut self, r: &str) -> Option<i32> {
-        let p = self.proc(r);
-        // SAFETY: kill(2) on our child.
-        unsafe { libc::kill(p.child.id() as i32, libc::SIGTERM) };
-        let end = clock::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(st)) = p.child.try_wait() {
-                return st.code();
-            }
-            if clock::now() > end {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log(&self, r: &str) -> String {
-        std::fs::read_to_string(self.dir.join(format!("{r}.log"))).unwrap_or_default()
     }
 
     fn vip_on(&self, r: &str) -> bool {
@@ -1083,10 +847,7 @@ fn hostile_packets_are_counted_and_dropped() {
     // Each cause was sent 3 times within a second: logged once (rate limit).
     assert_eq!(a.matches("invalid TTL/HL").count(), 1, "{a}");
     // still alive and answering
-    assert!(
-        lab.proc("A").child.try_wait().is_ok_and(|s| s.is_none()),
-        "ours died"
-    );
+    assert!(lab.running("A"), "ours died");
     assert!(lab.ping_vip());
 }
 

@@ -1,4 +1,5 @@
-//! A namespaced LAN for daemon-level tests (shared by `netns_notify` and `netns_reload`): a
+//! A namespaced LAN for daemon-level tests (shared by `netns_vrrp`, `netns_notify` and
+//! `netns_reload`, and others): a
 //! switch namespace with a bridge, routers `A` and `B` and a client `C`, each with a veth `vd0`
 //! on the bridge and `PREFIX.1`, `.2`, `.10`/24. Routers are whole processes (ours or Debian's
 //! keepalived 2.2.7) started with `-n -l -D -G` and their own pid files; helper processes (an
@@ -153,6 +154,17 @@ impl Lab {
             let n = lab.ns(r);
             sh(&["ip", "netns", "add", &n]);
             sh(&["ip", "-n", &n, "link", "set", "lo", "up"]);
+            // No duplicate address detection: link-locals usable at once (IPv6 adverts).
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                &n,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+            ]);
         }
         sh(&["ip", "-n", &s, "link", "add", "vdbr", "type", "bridge"]);
         sh(&[
@@ -208,8 +220,13 @@ impl Lab {
         self.start_with_env(r, imp, conf, &[]);
     }
 
-    /// [`Lab::start`] with extra environment variables.
+    /// [`Lab::start`] with extra environment variables. A router of that name that is still
+    /// running is killed first (a restart).
     pub fn start_with_env(&mut self, r: &str, imp: Impl, conf: &str, env: &[(&str, &str)]) {
+        if let Some(i) = self.routers.iter().position(|(n, _)| n == r) {
+            let (_, mut c) = self.routers.remove(i);
+            kill_group(&mut c, libc::SIGKILL);
+        }
         let cf = self.conf_path(r);
         std::fs::write(&cf, conf).expect("conf");
         let logf = std::fs::OpenOptions::new()
@@ -286,6 +303,13 @@ impl Lab {
             .iter_mut()
             .find(|(n, _)| n == r)
             .is_some_and(|(_, c)| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// kill -9 of the router's whole process group (a crash).
+    pub fn crash(&mut self, r: &str) {
+        if let Some((_, c)) = self.routers.iter_mut().find(|(n, _)| n == r) {
+            kill_group(c, libc::SIGKILL);
+        }
     }
 
     /// SIGTERM and wait (10 s) for the exit status.

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use keepalived_rs::sys::clock;
+#[path = "support/netns_lab.rs"]
+mod netns_lab;
+use netns_lab::{sh, wait_until};
 
 const KA: &str = "/usr/sbin/keepalived";
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived");
@@ -96,25 +98,6 @@ fn have_tools() -> bool {
         return false;
     }
     true
-}
-
-fn sh(args: &[&str]) {
-    let st = Command::new(args[0])
-        .args(&args[1..])
-        .status()
-        .expect("run");
-    assert!(st.success(), "{args:?}");
-}
-
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = clock::now() + timeout;
-    while clock::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    f()
 }
 
 fn kill(pid: i32, sig: i32) {

@@ -318,15 +318,20 @@ fn scenario(who: &str, bin: &Path, dir: &Path) -> Run {
     Run { before, after, log }
 }
 
-fn weight_lines(log: &str) -> Vec<String> {
+/// The log lines containing `what`, from the start of the word where it begins (time stamps
+/// dropped).
+fn lines_with(log: &str, what: &str) -> Vec<String> {
     log.lines()
-        .filter(|l| l.contains("Changing weight"))
-        .map(|l| {
-            // drop any time stamp / ident prefix: keep from "Changing"
-            let i = l.find("Changing").unwrap_or(0);
-            l[i..].trim().to_string()
+        .filter_map(|l| {
+            let i = l.find(what)?;
+            let start = l[..i].rfind(' ').map_or(0, |j| j + 1);
+            Some(l[start..].trim().to_string())
         })
         .collect()
+}
+
+fn weight_lines(log: &str) -> Vec<String> {
+    lines_with(log, "Changing weight")
 }
 
 #[test]
@@ -376,7 +381,18 @@ fn sighup_with_one_real_server_changed_touches_only_that_entry() {
             "keepalived's log:\n{}",
             o.log
         );
+        // the checker side says it opens IPVS at start and again at the reload
+        assert_eq!(
+            lines_with(&ours.log, "nitializing ipvs"),
+            lines_with(&o.log, "nitializing ipvs"),
+            "keepalived's log:\n{}",
+            o.log
+        );
     }
+    assert_eq!(
+        lines_with(&ours.log, "nitializing ipvs"),
+        vec!["Initializing ipvs", "Reinitializing ipvs"]
+    );
     let _ = Command::new("ip")
         .args(["addr", "del", &format!("{VIP}/32"), "dev", "lo"])
         .status();

@@ -326,3 +326,100 @@ fn what_keepalived_does_not_compare_may_change_without_losing_the_state() {
         vec!["Adding service [10.1.0.2]:tcp:80 to VS [10.0.0.1]:tcp:80".to_string()]
     );
 }
+
+/// Host-side profile of what a checker side does at a 1,000 x 10 reload with one weight
+/// changed, without the kernel (BENCHMARKS.md, "Reload with one change"): load and validate
+/// the new file, build the LVS model, migrate the previous side's state, compute the table,
+/// plan against the previous table, hand over. Best of 15, in ms per step. Run with
+///
+///     cargo test --release --test check_reload -- --ignored --nocapture reload_pipeline
+///
+/// The VM benchmark (`tests/vm/bench-lvs.sh reload`) measures the same steps end to end.
+#[test]
+#[ignore]
+fn bench_reload_pipeline_host() {
+    use keepalived_rs::ipvs::plan::plan;
+    use keepalived_rs::sys::clock;
+    let conf = |bump: bool| {
+        let mut c = String::from("global_defs {\n  router_id bench\n}\n");
+        for v in 0..1000u32 {
+            c.push_str(&format!(
+                "virtual_server 10.{}.{}.{} 80 {{\n  delay_loop 10\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n",
+                100 + v / 65536,
+                (v / 256) % 256,
+                v % 256
+            ));
+            for r in 0..10u32 {
+                let w = if bump && (v, r) == (500, 5) {
+                    "    weight 2\n"
+                } else {
+                    ""
+                };
+                c.push_str(&format!(
+                    "  real_server 192.168.{r}.{} 8080 {{\n{w}  }}\n",
+                    1 + v % 250
+                ));
+            }
+            c.push_str("}\n");
+        }
+        c
+    };
+    let dir = std::env::temp_dir().join(format!("lvs-reload-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (old_p, new_p) = (dir.join("old.conf"), dir.join("new.conf"));
+    std::fs::write(&old_p, conf(false)).unwrap();
+    std::fs::write(&new_p, conf(true)).unwrap();
+    let opts = LoadOptions::default();
+    let now = clock::now();
+    let old = Lvs::new(desired::build(&load(&old_p, &opts).model), now, 1);
+    let prev = old.table();
+    let carry = old.into_carry();
+    let steps = [
+        "load",
+        "desired",
+        "migrate",
+        "table",
+        "plan",
+        "hand over",
+        "total",
+    ];
+    let mut best = [Duration::MAX; 7];
+    for _ in 0..15 {
+        let mut t = [Duration::ZERO; 7];
+        let start = clock::now();
+        let mut lap = clock::now();
+        let mut step = |i: usize, t: &mut [Duration; 7]| {
+            t[i] = lap.elapsed();
+            lap = clock::now();
+        };
+        let loaded = load(&new_p, &opts);
+        step(0, &mut t);
+        let cfg = desired::build(&loaded.model);
+        step(1, &mut t);
+        let core = Lvs::reloaded(cfg, now, 1, &carry);
+        step(2, &mut t);
+        let want = core.table();
+        step(3, &mut t);
+        let owned = want.services.keys().copied().collect();
+        let ops = plan(&want, &prev, &owned);
+        step(4, &mut t);
+        drop(core.into_carry());
+        drop(loaded);
+        step(5, &mut t);
+        t[6] = start.elapsed();
+        assert_eq!(ops.len(), 1, "one weight changed: one edit");
+        for (b, x) in best.iter_mut().zip(t) {
+            *b = (*b).min(x);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let line: Vec<String> = steps
+        .iter()
+        .zip(best)
+        .map(|(n, b)| format!("{n} {:.2}", b.as_secs_f64() * 1e3))
+        .collect();
+    eprintln!(
+        "BENCH reload pipeline 1000x10 (ms, best of 15): {}",
+        line.join(", ")
+    );
+}

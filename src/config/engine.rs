@@ -78,7 +78,8 @@ impl<'a> Tokens<'a> {
 /// quotes.
 pub fn tokenize<'a>(lines: &'a [Line], text: &'a str) -> (Tokens<'a>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let mut toks = Vec::new();
+    // about two words a line in configurations of any size
+    let mut toks = Vec::with_capacity(lines.len() * 2);
     let mut ends = Vec::with_capacity(lines.len());
     for line in lines {
         let t = line.text(text);
@@ -318,6 +319,40 @@ impl<'a, B: Handlers> Ctx<'a, B> {
         Ok(())
     }
 
+    /// How many lines at the top level of the block that follows the current line start
+    /// with `word` (a capacity hint: a list sized once is not copied as it grows). Counts
+    /// braces word by word; 0 when the next line does not open the block. Looks at most
+    /// 65,536 lines ahead, so that nested unclosed blocks cannot make this quadratic.
+    pub fn count_in_block(&self, word: &str) -> usize {
+        let opens = self
+            .lexed
+            .get(self.pos)
+            .and_then(|l| l.toks.first())
+            .is_some_and(|t| t.text == "{");
+        if !opens {
+            return 0;
+        }
+        let mut depth = 0i32;
+        let mut n = 0;
+        for i in self.pos..self.pos.saturating_add(65_536) {
+            let Some(l) = self.lexed.get(i) else { break };
+            if depth == 1 && l.toks.first().is_some_and(|t| t.text == word) {
+                n += 1;
+            }
+            for t in l.toks {
+                match t.text {
+                    "{" => depth += 1,
+                    "}" => depth -= 1,
+                    _ => {}
+                }
+            }
+            if depth <= 0 && l.toks.iter().any(|t| t.text == "}") {
+                break;
+            }
+        }
+        n
+    }
+
     /// Skips the rest of the current block (keepalived's `skip_block`).
     pub fn skip_block(&mut self, need_block_start: bool) {
         self.skip_sublevel = if need_block_start { -1 } else { 1 };
@@ -470,6 +505,39 @@ mod tests {
                 .map(|d| (d.span.map_or(0, |s| s.line), d.message.clone()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn count_in_block_counts_top_level_lines_of_the_next_block_only() {
+        let src = [
+            "virtual_server 10.0.0.1 80",
+            "{",
+            "real_server 10.0.1.1 80",
+            "{",
+            "real_server inside a checker is not counted",
+            "}",
+            "delay_loop 3",
+            "real_server 10.0.1.2 80",
+            "}",
+            "virtual_server 10.0.0.2 80",
+            "{",
+            "real_server 10.0.1.3 80",
+            "}",
+        ];
+        let (ls, text) = lines(&src);
+        let (tk, _) = tokenize(&ls, &text);
+        let mut c = Ctx::new(&tk, Pass::Checker, Trace::default());
+        c.next();
+        assert_eq!(c.count_in_block("real_server"), 2);
+        // not at a block: nothing to count
+        c.next();
+        assert_eq!(c.count_in_block("real_server"), 0);
+        // an unclosed block counts to the end
+        let (ls, text) = lines(&src[9..12]);
+        let (tk, _) = tokenize(&ls, &text);
+        let mut c = Ctx::new(&tk, Pass::Checker, Trace::default());
+        c.next();
+        assert_eq!(c.count_in_block("real_server"), 1);
     }
 
     #[test]

@@ -128,8 +128,10 @@ enum Builtin {
 /// An open file on the include stack.
 struct OpenFile {
     id: FileId,
-    /// Physical chunks: (text, line number, starting column), split like fgets would.
-    chunks: Vec<(String, u32)>,
+    /// Physical chunks as split like fgets would: byte range in the file's text (kept in
+    /// the source map) and line number. Ranges, not strings: a 26,000-line file was 26,000
+    /// allocations before a single line was parsed.
+    chunks: Vec<Chunk>,
     next: usize,
     dir: PathBuf,
     /// Remaining glob matches of the include that opened this file.
@@ -137,6 +139,14 @@ struct OpenFile {
     check: IncludeCheck,
     saved_check: IncludeCheck,
     canonical: PathBuf,
+}
+
+/// One `fgets` piece of a file: `start..end` of its text, on line `line`.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    start: u32,
+    end: u32,
+    line: u32,
 }
 
 /// A source of generated lines (`~SEQ`, `~LST`, multi-line definitions).
@@ -186,6 +196,7 @@ pub fn read(path: &Path, opts: &ReadOptions, host: &dyn Host) -> Read {
             IncludeCheck::default()
         },
         rng: opts.random_seed | 1,
+        spare: Vec::new(),
         cur_span: Span {
             file: FileId(0),
             line: 0,
@@ -220,6 +231,7 @@ pub fn read(path: &Path, opts: &ReadOptions, host: &dyn Host) -> Read {
             span,
             verbatim,
         });
+        r.give_buf(text);
     }
     // keepalived reports unclosed blocks once the whole file is read, without a line.
     if r.block_depth > 0 {
@@ -252,74 +264,72 @@ struct Reader<'a> {
     generated: usize,
     include_check: IncludeCheck,
     rng: u64,
+    /// Line buffers to reuse (a line's text is copied into [`Read::text`] once it is done).
+    spare: Vec<String>,
     /// Span of the physical line currently being processed (for messages).
     cur_span: Span,
 }
 
-/// keepalived's `decomment()`. Returns the cleaned text, the number of bytes removed from the
-/// front, whether it was modified other than by trimming/truncation, and whether a quote was
-/// left open.
-fn decomment(s: &str) -> (String, usize, bool, bool) {
+/// keepalived's `decomment()`, into `out` (cleared first). Returns the number of bytes
+/// removed from the front, whether the text was modified other than by trimming/truncation,
+/// and whether a quote was left open. Copies runs of unchanged text: a line without quotes,
+/// escapes or comments is one copy.
+fn decomment_into(s: &str, out: &mut String) -> (usize, bool, bool) {
+    out.clear();
     let lead = s.len() - s.trim_start_matches([' ', '\t']).len();
-    let b = &s.as_bytes()[lead..];
-    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let t = &s[lead..];
+    let b = t.as_bytes();
     let mut quote = false;
+    // where in `out` a comment starts
     let mut skip: Option<usize> = None;
     let mut cont = false;
     let mut escaped = false;
+    // start of the run of `t` not yet copied into `out`
+    let mut run = 0;
     let mut i = 0;
     while i < b.len() {
-        let c = b[i];
-        match c {
+        match b[i] {
             b'"' => {
                 if skip.is_none() {
                     quote = !quote;
                 }
-                out.push(c);
                 i += 1;
             }
             b'\\' => {
                 if i + 1 < b.len() {
                     let n = b[i + 1];
                     if !quote && (n == b'#' || n == b'!') {
-                        out.push(n);
+                        // `\#` and `\!` lose their backslash
+                        out.push_str(&t[run..i]);
+                        run = i + 1;
                         escaped = true;
-                    } else {
-                        out.push(c);
-                        out.push(n);
                     }
                     i += 2;
                 } else {
+                    // a trailing backslash continues the line: put back after trimming
+                    out.push_str(&t[run..i]);
+                    run = b.len();
                     cont = true;
                     break;
                 }
             }
             b'#' | b'!' if !quote && skip.is_none() => {
-                skip = Some(out.len());
-                out.push(c);
+                skip = Some(out.len() + (i - run));
                 i += 1;
             }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
+            _ => i += 1,
         }
     }
+    out.push_str(&t[run..]);
     if let Some(k) = skip {
         out.truncate(k);
     }
-    while matches!(out.last(), Some(b' ' | b'\t')) {
-        out.pop();
-    }
+    let kept = out.trim_end_matches([' ', '\t']).len();
+    out.truncate(kept);
     if cont {
-        out.push(b'\\');
+        out.push('\\');
     }
-    (
-        String::from_utf8_lossy(&out).into_owned(),
-        lead,
-        escaped,
-        quote,
-    )
+    (lead, escaped, quote)
 }
 
 fn is_name_start(c: u8) -> bool {
@@ -585,7 +595,20 @@ impl<'a> Reader<'a> {
             };
             let text = String::from_utf8(bytes)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            let chunks = split_physical(&text);
+            let Some(chunks) = split_physical(&text) else {
+                self.file_error(
+                    check.readable,
+                    main,
+                    "include-unreadable",
+                    format!("Configuration file '{p}' is too big (4 GiB or more) - skipping"),
+                    span,
+                );
+                continue;
+            };
+            // What this file adds, at least: its text less comments, and a logical line per
+            // physical one (more with braces). Reserved once instead of grown by doubling.
+            self.out.text.reserve(text.len());
+            self.out.lines.reserve(chunks.len() + chunks.len() / 2);
             let id = self.out.sources.add(PathBuf::from(&p), text);
             let fdir = abs.parent().map(Path::to_path_buf).unwrap_or(dir.clone());
             let mut rest = paths;
@@ -1116,19 +1139,38 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A cleared buffer for a line.
+    fn take_buf(&mut self) -> String {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Returns a line buffer for reuse.
+    fn give_buf(&mut self, mut s: String) {
+        if self.spare.len() < 4 && s.capacity() <= MAXBUF * 4 {
+            s.clear();
+            self.spare.push(s);
+        }
+    }
+
     /// Next physical chunk from the include stack: (text as decommented, span, verbatim).
     fn next_physical(&mut self) -> Option<(String, Span, bool)> {
+        let mut clean = self.take_buf();
         loop {
-            let f = self.files.last_mut()?;
+            let Some(f) = self.files.last_mut() else {
+                self.give_buf(clean);
+                return None;
+            };
             if f.next >= f.chunks.len() {
                 self.end_file();
                 continue;
             }
-            // Each chunk is read once: move it out rather than copy the whole file again.
-            let (raw, line) = std::mem::take(&mut f.chunks[f.next]);
+            let Chunk { start, end, line } = f.chunks[f.next];
             f.next += 1;
             let id = f.id;
-            let text = raw.trim_end_matches(['\n', '\r']);
+            let Some(src) = self.out.sources.files.get(id.0 as usize) else {
+                continue;
+            };
+            let text = src.text[start as usize..end as usize].trim_end_matches(['\n', '\r']);
             self.cur_span = Span {
                 file: id,
                 line,
@@ -1143,7 +1185,7 @@ impl<'a> Reader<'a> {
                 }
                 continue;
             }
-            let (clean, lead, escaped, open_quote) = decomment(text);
+            let (lead, escaped, open_quote) = decomment_into(text, &mut clean);
             let span = Span {
                 file: id,
                 line,
@@ -1151,12 +1193,8 @@ impl<'a> Reader<'a> {
                 len: clean.len() as u32,
             };
             if open_quote {
-                self.diag(
-                    Severity::Error,
-                    "unterminated-quote",
-                    format!("Unterminated quote '{}'", &text[lead..]),
-                    Some(span),
-                );
+                let msg = format!("Unterminated quote '{}'", &text[lead..]);
+                self.diag(Severity::Error, "unterminated-quote", msg, Some(span));
             }
             if clean.is_empty() {
                 continue;
@@ -1284,7 +1322,8 @@ impl<'a> Reader<'a> {
                         break;
                     }
                     verbatim = false;
-                    let (clean, _, _, open) = decomment(&buf);
+                    let mut clean = self.take_buf();
+                    let (_, _, open) = decomment_into(&buf, &mut clean);
                     if open {
                         self.diag(
                             Severity::Error,
@@ -1293,7 +1332,8 @@ impl<'a> Reader<'a> {
                             Some(span),
                         );
                     }
-                    buf = clean;
+                    let old = std::mem::replace(&mut buf, clean);
+                    self.give_buf(old);
                     if buf.starts_with('@') || buf.contains('$') {
                         recheck = true;
                     }
@@ -1345,7 +1385,9 @@ impl<'a> Reader<'a> {
                     rs.col += (p + skip) as u32;
                     rs.len = rest.len() as u32;
                 }
-                self.residue = Some((rest.to_string(), rs, verbatim));
+                let mut r = self.take_buf();
+                r.push_str(rest);
+                self.residue = Some((r, rs, verbatim));
             }
             buf.truncate(p + skip);
         }
@@ -1430,9 +1472,11 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-fn split_physical(text: &str) -> Vec<(String, u32)> {
+fn split_physical(text: &str) -> Option<Vec<Chunk>> {
     let mut out = Vec::new();
     let mut line_no = 0u32;
+    u32::try_from(text.len()).ok()?;
+    let mut base = 0usize;
     for raw in text.split_inclusive('\n') {
         let has_nl = raw.ends_with('\n');
         // keepalived counts a line when the chunk read ends with '\n'; an over-long line is
@@ -1448,14 +1492,19 @@ fn split_physical(text: &str) -> Vec<(String, u32)> {
             if end == start {
                 end = bytes.len();
             }
-            out.push((raw[start..end].to_string(), current));
+            out.push(Chunk {
+                start: (base + start) as u32,
+                end: (base + end) as u32,
+                line: current,
+            });
             start = end;
         }
+        base += raw.len();
         if has_nl || !raw.is_empty() {
             line_no = current;
         }
     }
-    out
+    Some(out)
 }
 
 /// Whether glibc's glob, run by keepalived with GLOB_ALTDIRFUNC hooks that count failures,

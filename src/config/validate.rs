@@ -80,10 +80,15 @@ fn validate_check(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) 
 
 /// keepalived's FMT_VS.
 fn fmt_vs(vs: &crate::model::VirtualServer) -> String {
-    match &vs.addr {
+    fmt_vs_as(&vs.addr, vs.protocol)
+}
+
+/// keepalived's FMT_VS for a virtual server at `addr` with protocol `proto`.
+fn fmt_vs_as(addr: &VsAddr, proto: Option<crate::model::Protocol>) -> String {
+    match addr {
         VsAddr::Group(g) => format!("[{g}]:0"),
         VsAddr::Fwmark(n) => format!("FWM {n}"),
-        VsAddr::Ip { addr, port } => trio(*addr, vs.protocol, port.unwrap_or(0)),
+        VsAddr::Ip { addr, port } => trio(*addr, proto, port.unwrap_or(0)),
     }
 }
 
@@ -150,27 +155,14 @@ fn check_virtual_servers(cfg: &mut Config, out: &mut Vec<Diagnostic>) {
             )));
             proto = Some(Protocol::Udp);
         }
-        // (the labels are made from a copy without the real servers: copying them for a
-        // label cost more than the rest of this check on big configurations)
-        let reals = std::mem::take(&mut vs.real_servers);
         if vs.lb_algo.is_none() {
-            let shown = crate::model::VirtualServer {
-                protocol: proto,
-                ..vs.clone()
-            };
             out.push(e(format!(
                 "Virtual server {}: no scheduler set, setting default 'wlc'",
-                fmt_vs(&shown)
+                fmt_vs_as(&vs.addr, proto)
             )));
         }
-        let shown_vs = {
-            let mut v = vs.clone();
-            v.protocol = if by_addr { proto } else { None };
-            v
-        };
-        vs.real_servers = reals;
-        let label = fmt_vs(&shown_vs);
-        let rs_proto = shown_vs.protocol;
+        let rs_proto = if by_addr { proto } else { None };
+        let label = fmt_vs_as(&vs.addr, rs_proto);
         // Duplicates (same address and port) after the first are removed.
         let mut seen = Vec::new();
         vs.real_servers.retain(|rs| {

@@ -369,7 +369,7 @@ pub async fn drive_with(
     // Program the start-up table: create or correct our services, leave others alone.
     let desired = core.table();
     let owned: BTreeSet<ServiceKey> = desired.services.keys().copied().collect();
-    let actual = match &programmed {
+    let actual = match programmed {
         Some(prev) => {
             tokio::task::block_in_place(|| known_table(&mut client, prev, &adopt, &desired))?
         }
@@ -478,7 +478,7 @@ pub async fn drive_with(
                         shadow.services.retain(|k, _| owned.contains(k));
                         return Ok(Some(Takeover {
                             services: owned,
-                            state: core.carry(),
+                            state: core.into_carry(),
                             programmed: Some(shadow),
                         }));
                     }
@@ -528,16 +528,12 @@ pub async fn drive_with(
 /// services only, instead of 1,001 dumps.
 fn known_table(
     client: &mut Client,
-    prev: &Table,
+    prev: Table,
     adopt: &BTreeSet<ServiceKey>,
     desired: &Table,
 ) -> Result<Table, crate::ipvs::Error> {
-    let mut t = Table::new();
-    for k in adopt {
-        if let Some(v) = prev.services.get(k) {
-            t.services.insert(*k, v.clone());
-        }
-    }
+    let mut t = prev;
+    t.services.retain(|k, _| adopt.contains(k));
     let missing: Vec<ServiceKey> = desired
         .services
         .keys()

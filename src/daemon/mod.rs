@@ -29,6 +29,7 @@ const KEEPALIVED_VERSION_STRING: &str = "Keepalived v2.2.7 (01/16,2022)";
 use crate::cli::Settings;
 use crate::config;
 use crate::model;
+use std::sync::Arc;
 
 /// The checker side (keepalived's `Keepalived_healthcheckers` child), on its own thread.
 struct Checkers {
@@ -39,7 +40,7 @@ struct Checkers {
 /// Starts the checker side when the config has virtual servers and `-P` was not given;
 /// `takeover` is what a previous checker side left (at reload).
 fn start_checkers(
-    model: &model::Config,
+    model: &Arc<model::Config>,
     settings: &Settings,
     takeover: lvs::Takeover,
 ) -> Option<Checkers> {
@@ -47,7 +48,8 @@ fn start_checkers(
         return None;
     }
     let (stop, rx) = tokio::sync::watch::channel(lvs::StopMode::Running);
-    let cfg = std::sync::Arc::new(model.clone());
+    // shared, not copied: a copy of a big configuration cost as much as planning it
+    let cfg = Arc::clone(model);
     let settings = settings.clone();
     match std::thread::Builder::new()
         // The name picks the `Keepalived_healthcheckers` syslog ident (log.rs).
@@ -103,7 +105,7 @@ pub fn reload_refused(loaded: &config::Loaded) -> bool {
 /// changes only what differs.
 fn reload(
     settings: &Settings,
-    model: &mut model::Config,
+    model: &mut Arc<model::Config>,
     ctl: Option<&vrrp::ControlHandle>,
     aux: Option<&mut auxiliary::Aux>,
     checkers: &mut Option<Checkers>,
@@ -126,7 +128,7 @@ fn reload(
         );
         return;
     }
-    let new = loaded.model;
+    let new = Arc::new(loaded.model);
     if new.global.net_namespace != model.global.net_namespace {
         // keepalived then carries on with the old configuration.
         info!("Cannot change network namespace at a reload - please restart keepalived");
@@ -420,7 +422,7 @@ pub fn run(settings: Settings) -> u8 {
     for line in rendered.lines().filter(|l| !l.trim().is_empty()) {
         info!("{line}");
     }
-    let mut model = loaded.model;
+    let mut model = Arc::new(loaded.model);
     if let Some(ns) = &model.global.net_namespace {
         // keepalived runs everything inside the configured network namespace (setns before
         // any socket is opened); without it there is nothing to do.

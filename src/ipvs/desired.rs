@@ -108,7 +108,46 @@ fn proto_str(p: Option<Protocol>) -> &'static str {
 
 /// keepalived's `inet_sockaddrtotrio`.
 pub fn trio(addr: &IpAddr, proto: &str, port: u16) -> String {
-    format!("[{addr}]:{proto}:{port}")
+    // Written by hand: one label per real server, and `format!` with the standard address
+    // formatter was a tenth of planning a 10,000-server reload.
+    let mut out = String::with_capacity(48);
+    out.push('[');
+    match addr {
+        IpAddr::V4(a) => {
+            for (i, o) in a.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_decimal(&mut out, u32::from(*o));
+            }
+        }
+        IpAddr::V6(a) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{a}");
+        }
+    }
+    out.push_str("]:");
+    out.push_str(proto);
+    out.push(':');
+    push_decimal(&mut out, u32::from(port));
+    out
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &c in &buf[i..] {
+        out.push(char::from(c));
+    }
 }
 
 /// A decoded `lvs_method` line as the kernel's forwarding method.
@@ -225,6 +264,7 @@ pub fn build(cfg: &Config) -> LvsConfig {
     let mut out = LvsConfig {
         no_checker_emails: spec::parsed_bool(&cfg.global.parsed, "global_defs/no_checker_emails")
             .unwrap_or(false),
+        virtual_servers: Vec::with_capacity(cfg.virtual_servers.len()),
         ..Default::default()
     };
     for vs in &cfg.virtual_servers {
@@ -434,7 +474,7 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
         _ => None,
     };
 
-    let mut reals: Vec<RsSpec> = Vec::new();
+    let mut reals: Vec<RsSpec> = Vec::with_capacity(vs.real_servers.len());
     let mut weight_sum: u64 = 0;
     for rs in &vs.real_servers {
         let forward = rs
@@ -476,7 +516,7 @@ fn build_vs(cfg: &Config, vs: &model::VirtualServer, w: &mut Vec<String>) -> Opt
         weight_sum += weight as u64;
         let inhibit = rs.options.inhibit_on_failure.unwrap_or(vs_inhibit);
         let alpha = rs.options.alpha.unwrap_or(vs_alpha);
-        let mut checkers = Vec::new();
+        let mut checkers = Vec::with_capacity(rs.checkers.len());
         for ck in &rs.checkers {
             match spec::build(
                 cfg,
@@ -623,4 +663,24 @@ pub fn initial_table(cfg: &LvsConfig) -> super::plan::Table {
 /// A socket address for a checker target.
 pub fn sock(addr: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(addr, port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trio_is_keepalived_s_bracketed_address_protocol_port() {
+        for (addr, proto, port) in [
+            ("0.0.0.0", "tcp", 0u16),
+            ("10.100.1.244", "tcp", 80),
+            ("255.255.255.255", "udp", 65535),
+            ("192.168.5.1", "sctp", 8080),
+            ("2001:db8::1", "tcp", 443),
+            ("::", "none", 0),
+        ] {
+            let a: IpAddr = addr.parse().unwrap();
+            assert_eq!(trio(&a, proto, port), format!("[{a}]:{proto}:{port}"));
+        }
+    }
 }

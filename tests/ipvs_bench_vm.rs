@@ -267,13 +267,15 @@ fn bench_reload() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     let mut client = keepalived_rs::ipvs::Client::connect().expect("IPVS");
-    let mut out = vec![];
-    for who in whos {
-        let (mut times, mut cpus) = (vec![], vec![]);
-        for _ in 0..runs {
+    // Interleaved (ours, keepalived, ours, ...): under TCG on a shared host the guest's speed
+    // drifts by up to 2x over minutes, so samples taken side by side are compared.
+    let mut samples: Vec<(Vec<Duration>, Vec<f64>)> = vec![(vec![], vec![]); whos.len()];
+    for _ in 0..runs {
+        for (wi, who) in whos.iter().enumerate() {
+            let (times, cpus) = &mut samples[wi];
             let _ = Command::new("ipvsadm").arg("-C").status();
             std::fs::write(&conf, config_with(false, 0, None)).unwrap();
-            let c = start_binary(&who, &conf_s);
+            let c = start_binary(who, &conf_s);
             let t = clock::now();
             while ipvs_counts() != (1000, 10000) {
                 assert!(t.elapsed() < Duration::from_secs(300), "timed out");
@@ -306,6 +308,9 @@ fn bench_reload() {
             assert_eq!(ipvs_counts(), (1000, 10000), "the reload changed more");
             stop(c);
         }
+    }
+    let mut out = vec![];
+    for (who, (times, mut cpus)) in whos.iter().zip(samples) {
         let name = match who {
             Who::Ours => "keepalived-rs",
             Who::Keepalived => "keepalived 2.2.7",

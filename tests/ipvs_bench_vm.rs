@@ -281,7 +281,9 @@ fn bench_reload() {
                 assert!(t.elapsed() < Duration::from_secs(300), "timed out");
                 std::thread::sleep(Duration::from_millis(100));
             }
-            std::thread::sleep(Duration::from_secs(3));
+            // settle: ours gives its start-up memory back 12 s after start
+            // (daemon::memory::RELEASE_AFTER); that one-off work is not part of a reload
+            std::thread::sleep(Duration::from_secs(15));
             std::fs::write(&conf, config_with(false, 0, Some((v, r)))).unwrap();
             let cpu0 = cpu_ticks(c.id());
             let t = clock::now();

@@ -1153,14 +1153,6 @@ impl<'h> Handlers for Builder<'h> {
             }
             return;
         }
-        if kw.path == "virtual_server" {
-            // Give back the spare capacity of the real-server list (a list of 10 grows to
-            // 16): the next blocks reuse it instead of touching fresh pages.
-            if let Some(vs) = ctx.b.cfg.virtual_servers.last_mut() {
-                vs.real_servers.shrink_to_fit();
-            }
-            return;
-        }
         if kw.path == "garp_group" {
             let (keep, agg) = match ctx.b.cfg.garp_groups.last() {
                 Some(g) => (

@@ -13,6 +13,9 @@ use keepalived_rs::config::{load, LoadOptions};
 use keepalived_rs::ipvs::desired::{self, LvsConfig};
 use keepalived_rs::ipvs::*;
 
+#[path = "support/lvs_bench.rs"]
+mod lvs_bench;
+
 fn lvs(name: &str, text: &str) -> LvsConfig {
     // (tests run in parallel: one directory per call)
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -340,35 +343,11 @@ fn what_keepalived_does_not_compare_may_change_without_losing_the_state() {
 fn bench_reload_pipeline_host() {
     use keepalived_rs::ipvs::plan::plan;
     use keepalived_rs::sys::clock;
-    let conf = |bump: bool| {
-        let mut c = String::from("global_defs {\n  router_id bench\n}\n");
-        for v in 0..1000u32 {
-            c.push_str(&format!(
-                "virtual_server 10.{}.{}.{} 80 {{\n  delay_loop 10\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n",
-                100 + v / 65536,
-                (v / 256) % 256,
-                v % 256
-            ));
-            for r in 0..10u32 {
-                let w = if bump && (v, r) == (500, 5) {
-                    "    weight 2\n"
-                } else {
-                    ""
-                };
-                c.push_str(&format!(
-                    "  real_server 192.168.{r}.{} 8080 {{\n{w}  }}\n",
-                    1 + v % 250
-                ));
-            }
-            c.push_str("}\n");
-        }
-        c
-    };
     let dir = std::env::temp_dir().join(format!("lvs-reload-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (old_p, new_p) = (dir.join("old.conf"), dir.join("new.conf"));
-    std::fs::write(&old_p, conf(false)).unwrap();
-    std::fs::write(&new_p, conf(true)).unwrap();
+    std::fs::write(&old_p, lvs_bench::config_with(false, 0, None)).unwrap();
+    std::fs::write(&new_p, lvs_bench::config_with(false, 0, Some((500, 5)))).unwrap();
     let opts = LoadOptions::default();
     let now = clock::now();
     let old = Lvs::new(desired::build(&load(&old_p, &opts).model), now, 1);

@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 use keepalived_rs::daemon::lvs;
 use keepalived_rs::sys::clock;
 
-fn in_vm(name: &str) -> bool {
-    let vm = std::env::var_os("IPVSVM").is_some() || std::env::var_os("KA_VM").is_some();
-    if !vm {
-        eprintln!("{name}: skipped: changes the kernel's IPVS table; run tests/vm/bench-lvs.sh");
-    }
-    vm
-}
+#[path = "support/ipvs_vm.rs"]
+mod ipvs_vm;
+use ipvs_vm::in_vm;
+
+#[path = "support/lvs_bench.rs"]
+mod lvs_bench;
+use lvs_bench::{config, config_with, vs_addr};
 
 /// If this process is the re-executed daemon: run the driver until SIGTERM.
 fn maybe_daemon() {
@@ -76,45 +76,21 @@ fn ipvs_counts() -> (usize, usize) {
     (s, d)
 }
 
-/// The address of virtual server number `v` in [`config`].
-fn vs_addr(v: u32) -> String {
-    format!("10.{}.{}.{}", 100 + v / 65536, (v / 256) % 256, v % 256)
-}
-
-fn config(checkers: bool, base_port: u16) -> String {
-    config_with(checkers, base_port, None)
-}
-
-/// [`config`] where real server `r` of virtual server `v` has weight 2 (`bump`).
-fn config_with(checkers: bool, base_port: u16, bump: Option<(u32, u16)>) -> String {
-    let mut c = String::from("global_defs {\n  router_id bench\n}\n");
-    for v in 0..1000u32 {
-        let addr = vs_addr(v);
-        c.push_str(&format!(
-            "virtual_server {addr} 80 {{\n  delay_loop 10\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n"
-        ));
-        for r in 0..10u16 {
-            if checkers {
-                c.push_str(&format!(
-                    "  real_server 127.0.0.1 {} {{\n    TCP_CHECK {{\n      connect_timeout 3\n    }}\n  }}\n",
-                    base_port + r
-                ));
-            } else {
-                let weight = if bump == Some((v, r)) {
-                    "    weight 2\n"
-                } else {
-                    ""
-                };
-                c.push_str(&format!(
-                    "  real_server 192.168.{}.{} 8080 {{\n{weight}  }}\n",
-                    r,
-                    1 + v % 250
-                ));
-            }
-        }
-        c.push_str("}\n");
+/// The daemons to measure: `LVS2_BENCH_WHO=ours|keepalived`, both by default.
+fn whos() -> Vec<Who> {
+    match std::env::var("LVS2_BENCH_WHO").as_deref() {
+        Ok("ours") => vec![Who::Ours],
+        Ok("keepalived") => vec![Who::Keepalived],
+        _ => vec![Who::Ours, Who::Keepalived],
     }
-    c
+}
+
+/// Samples per daemon: `LVS2_BENCH_RUNS`, else `default`.
+fn runs(default: usize) -> usize {
+    std::env::var("LVS2_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 enum Who {
@@ -179,15 +155,8 @@ fn bench_program() {
     // One fresh VM per sample (tests/vm/bench-lvs.sh): the kernel keeps deleted dests in its
     // trash list for a minute and scans it on every dest added, so back-to-back runs in one
     // kernel slow each other down.
-    let whos = match std::env::var("LVS2_BENCH_WHO").as_deref() {
-        Ok("ours") => vec![Who::Ours],
-        Ok("keepalived") => vec![Who::Keepalived],
-        _ => vec![Who::Ours, Who::Keepalived],
-    };
-    let runs: usize = std::env::var("LVS2_BENCH_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    let whos = whos();
+    let runs = runs(1);
     let mut out = vec![];
     for who in whos {
         let mut times = vec![];
@@ -257,15 +226,8 @@ fn bench_reload() {
         .ok()
         .flatten()
         .unwrap_or(100) as f64;
-    let whos = match std::env::var("LVS2_BENCH_WHO").as_deref() {
-        Ok("ours") => vec![Who::Ours],
-        Ok("keepalived") => vec![Who::Keepalived],
-        _ => vec![Who::Ours, Who::Keepalived],
-    };
-    let runs: usize = std::env::var("LVS2_BENCH_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let whos = whos();
+    let runs = runs(3);
     let mut client = keepalived_rs::ipvs::Client::connect().expect("IPVS");
     // Interleaved (ours, keepalived, ours, ...): under TCG on a shared host the guest's speed
     // drifts by up to 2x over minutes, so samples taken side by side are compared.
@@ -396,11 +358,7 @@ fn bench_tcp_check_cpu() {
         .unwrap_or(100) as f64;
     let window = Duration::from_secs(30);
     let mut res = vec![];
-    let whos = match std::env::var("LVS2_BENCH_WHO").as_deref() {
-        Ok("ours") => vec![Who::Ours],
-        Ok("keepalived") => vec![Who::Keepalived],
-        _ => vec![Who::Ours, Who::Keepalived],
-    };
+    let whos = whos();
     for who in whos {
         let c = start(&who, &conf);
         let t = clock::now();

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 #[path = "support/ipvs_vm.rs"]
 mod ipvs_vm;
-use ipvs_vm::{in_vm, ipvsadm, save, wait_for};
+use ipvs_vm::{client_netns, in_vm, ipvsadm, save, wait_for};
 
 const VIP: &str = "10.10.0.1";
 const A: &str = "127.0.0.2:8081";
@@ -100,19 +100,8 @@ impl Drop for Listener {
 /// Four connections to the service from a client in its own network namespace (IPVS
 /// schedules packets arriving for a local address; rr spreads them over A and B).
 fn connect_from_outside() {
-    let mut client = Command::new("unshare")
-        .args(["-n", "sleep", "60"])
-        .spawn()
-        .expect("unshare");
+    let mut client = client_netns();
     let pid = client.id().to_string();
-    // `unshare` has made its namespace only once its netns link differs from ours
-    let mine = std::fs::read_link("/proc/self/ns/net").expect("own netns");
-    for _ in 0..200 {
-        match std::fs::read_link(format!("/proc/{pid}/ns/net")) {
-            Ok(l) if l != mine => break,
-            _ => std::thread::sleep(Duration::from_millis(25)),
-        }
-    }
     let run = |args: &[&str]| {
         let ok = Command::new(args[0])
             .args(&args[1..])

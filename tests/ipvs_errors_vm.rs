@@ -11,11 +11,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keepalived_rs::daemon::lvs;
-
 #[path = "support/ipvs_vm.rs"]
 mod ipvs_vm;
-use ipvs_vm::{in_vm, save, wait_for};
+use ipvs_vm::{in_vm, save, spawn_driver, wait_for};
 
 const CONF: &str = r#"
 global_defs {
@@ -132,23 +130,7 @@ fn kernel_refusals_are_logged_like_keepalived() {
         .without_time()
         .with_target(false)
         .try_init();
-    let cfg = Arc::new(keepalived_rs::config::load(&conf, &Default::default()).model);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let driver = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(lvs::drive(
-            cfg,
-            lvs::Options {
-                release_on_stop: true,
-                log_detail: false,
-            },
-            stop_rx,
-        ))
-    });
+    let (stop_tx, driver) = spawn_driver(&conf);
     wait_for("our refusals to be logged", 30, || {
         ipvs_lines(&captured.text()).len() >= 3
     });

@@ -13,11 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use keepalived_rs::daemon::lvs;
-
 #[path = "support/ipvs_vm.rs"]
 mod ipvs_vm;
-use ipvs_vm::{in_vm, ipvsadm, save, wait_for};
+use ipvs_vm::{in_vm, ipvsadm, save, spawn_driver, wait_for};
 
 /// A listener that accepts (and answers HTTP) until stopped.
 struct Server {
@@ -199,24 +197,8 @@ fn same_table_as_keepalived_and_follows_health() {
     ipvsadm(&["-A", "-t", "10.10.9.9:22", "-s", "rr"]);
 
     // 2. our driver
-    let cfg = Arc::new(keepalived_rs::config::load(&conf, &Default::default()).model);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let t = keepalived_rs::sys::clock::now();
-    let driver = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(lvs::drive(
-            cfg,
-            lvs::Options {
-                release_on_stop: true,
-                log_detail: false,
-            },
-            stop_rx,
-        ))
-    });
+    let (stop_tx, driver) = spawn_driver(&conf);
     wait_for("our driver to program the table", 30, || {
         save().len() == expected_lines + 1
     });

@@ -13,32 +13,9 @@ use std::time::Duration;
 
 use keepalived_rs::daemon::lvs::{self, StopMode};
 
-fn enabled() -> bool {
-    let vm = std::env::var_os("IPVSVM").is_some() || std::env::var_os("KA_VM").is_some();
-    if !vm {
-        // run-ipvs-tests.sh sets this on the host: a test binary that did not reach the VM
-        // must fail there, not skip
-        assert!(
-            std::env::var_os("IPVS_VM_EXPECTED").is_none(),
-            "the IPVS VM runner was not used: this test ran on the host"
-        );
-        eprintln!("skipped: changes the kernel's IPVS table; runs inside the VM (tests/vm/run-ipvs-tests.sh) or with KA_VM=1");
-    }
-    vm
-}
-
-fn ipvsadm(args: &[&str]) -> String {
-    let out = Command::new("ipvsadm")
-        .args(args)
-        .output()
-        .expect("ipvsadm");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+#[path = "support/ipvs_vm.rs"]
+mod ipvs_vm;
+use ipvs_vm::{client_netns, in_vm, ipvsadm, wait_for};
 
 fn has_service(s: &str) -> bool {
     ipvsadm(&["-S", "-n"])
@@ -54,16 +31,6 @@ fn conns(s: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(2))
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no stats for {s}:\n{out}"))
-}
-
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..300 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}:\n{}", ipvsadm(&["-S", "-n"]));
 }
 
 fn vs(addr: &str) -> String {
@@ -102,7 +69,7 @@ fn driver(
 
 #[test]
 fn reload_changes_only_what_differs() {
-    if !enabled() {
+    if !in_vm("reload_changes_only_what_differs") {
         return;
     }
     let _ = ipvsadm(&["-C"]);
@@ -122,24 +89,13 @@ fn reload_changes_only_what_differs() {
     let c1 = dir.join("one.conf");
     std::fs::write(&c1, format!("{}{}", vs("10.10.0.1"), vs("10.10.0.2"))).expect("conf");
     let (stop1, h1) = driver(&c1, lvs::Takeover::default());
-    wait_for("config 1", || {
+    wait_for("config 1", 30, || {
         has_service("10.10.0.1:80") && has_service("10.10.0.2:80")
     });
     // Connections from "outside": a client in its own network namespace behind a veth
     // (IPVS schedules packets that arrive for a local address; each counts in `Conns`).
-    let mut client = Command::new("unshare")
-        .args(["-n", "sleep", "60"])
-        .spawn()
-        .expect("unshare");
+    let mut client = client_netns();
     let pid = client.id().to_string();
-    // `unshare` has made its namespace only once its netns link differs from ours
-    let mine = std::fs::read_link("/proc/self/ns/net").expect("own netns");
-    for _ in 0..200 {
-        match std::fs::read_link(format!("/proc/{pid}/ns/net")) {
-            Ok(l) if l != mine => break,
-            _ => std::thread::sleep(Duration::from_millis(25)),
-        }
-    }
     let ns = |args: &[&str]| {
         Command::new("nsenter")
             .args(["-t", &pid, "-n"])
@@ -208,7 +164,7 @@ fn reload_changes_only_what_differs() {
     let c2 = dir.join("two.conf");
     std::fs::write(&c2, format!("{}{}", vs("10.10.0.1"), vs("10.10.0.3"))).expect("conf");
     let (stop2, h2) = driver(&c2, takeover);
-    wait_for("config 2", || {
+    wait_for("config 2", 30, || {
         let t = ipvsadm(&["-S", "-n"]);
         t.contains("-A -t 10.10.0.3:80 -s rr")
             && t.contains("-a -t 10.10.0.3:80 -r 127.0.0.2:8080 -m -w 1")

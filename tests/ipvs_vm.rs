@@ -6,31 +6,17 @@
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use keepalived_rs::ipvs::*;
 
+#[path = "support/ipvs_vm.rs"]
+mod ipvs_vm;
+use ipvs_vm::{in_vm, ipvsadm, save};
+
 /// The tests share one kernel table.
 static KERNEL: Mutex<()> = Mutex::new(());
-
-fn enabled(test: &str) -> bool {
-    let vm = std::env::var_os("IPVSVM").is_some() || std::env::var_os("KA_VM").is_some();
-    if !vm {
-        // run-ipvs-tests.sh sets this on the host: a test binary that did not reach the VM
-        // must fail there, not skip
-        assert!(
-            std::env::var_os("IPVS_VM_EXPECTED").is_none(),
-            "the IPVS VM runner was not used: this test ran on the host"
-        );
-        eprintln!(
-            "{test}: skipped: changes the kernel's IPVS table; runs inside the VM \
-             (tests/vm/run-ipvs-tests.sh) or with KA_VM=1"
-        );
-    }
-    vm
-}
 
 fn client() -> Client {
     // Inside the VM IPVS must work: a failure here is a failure, not a skip.
@@ -39,19 +25,6 @@ fn client() -> Client {
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
-}
-
-fn ipvsadm(args: &[&str]) -> String {
-    let out = Command::new("ipvsadm")
-        .args(args)
-        .output()
-        .expect("run ipvsadm");
-    assert!(
-        out.status.success(),
-        "ipvsadm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn sorted_lines(s: &str) -> Vec<String> {
@@ -149,7 +122,7 @@ const LAB_SAVE: &str = "\
 
 #[test]
 fn programs_the_table_ipvsadm_sees() {
-    if !enabled("programs_the_table_ipvsadm_sees") {
+    if !in_vm("programs_the_table_ipvsadm_sees") {
         return;
     }
     let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
@@ -163,10 +136,7 @@ fn programs_the_table_ipvsadm_sees() {
         .map_err(|(i, e)| (ops[i].clone(), e))
         .unwrap();
 
-    assert_eq!(
-        sorted_lines(&ipvsadm(&["-S", "-n"])),
-        sorted_lines(LAB_SAVE)
-    );
+    assert_eq!(save(), sorted_lines(LAB_SAVE));
     // the thresholds ipvsadm -S leaves out
     let thr = ipvsadm(&["-L", "-n", "--thresholds", "-t", "192.168.100.1:80"]);
     assert!(
@@ -215,7 +185,7 @@ fn dest_entry(c: &mut Client, key: &ServiceKey, addr: IpAddr) -> DestEntry {
 
 #[test]
 fn edits_keep_counters() {
-    if !enabled("edits_keep_counters") {
+    if !in_vm("edits_keep_counters") {
         return;
     }
     let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
@@ -285,7 +255,7 @@ fn edits_keep_counters() {
 
 #[test]
 fn kernel_errors_are_typed() {
-    if !enabled("kernel_errors_are_typed") {
+    if !in_vm("kernel_errors_are_typed") {
         return;
     }
     let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
@@ -348,7 +318,7 @@ fn kernel_errors_are_typed() {
 
 #[test]
 fn timeouts_and_sync_daemon() {
-    if !enabled("timeouts_and_sync_daemon") {
+    if !in_vm("timeouts_and_sync_daemon") {
         return;
     }
     let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
@@ -386,7 +356,7 @@ fn timeouts_and_sync_daemon() {
 /// and a reload-sized change is still a handful of ops.
 #[test]
 fn large_table_round_trips() {
-    if !enabled("large_table_round_trips") {
+    if !in_vm("large_table_round_trips") {
         return;
     }
     let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
@@ -444,7 +414,7 @@ fn large_table_round_trips() {
 /// larger than the window loses no answer.
 #[test]
 fn batches_report_each_ops_own_result() {
-    if !enabled("batches_report_each_ops_own_result") {
+    if !in_vm("batches_report_each_ops_own_result") {
         return;
     }
     let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
@@ -495,7 +465,7 @@ fn batches_report_each_ops_own_result() {
         "{r:#?}"
     );
     assert_eq!(
-        sorted_lines(&ipvsadm(&["-S", "-n"])),
+        save(),
         sorted_lines(
             "-A -t 192.168.101.1:80 -s rr\n\
              -a -t 192.168.101.1:80 -r 10.3.0.1:80 -g -w 1\n\

@@ -55,3 +55,51 @@ pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
         save().join("\n")
     );
 }
+
+/// Our checker side on the configuration at `conf`, on its own thread and runtime as the
+/// daemon runs it (services released at stop). Send `true` to stop it, then join.
+pub fn spawn_driver(
+    conf: &std::path::Path,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    std::thread::JoinHandle<anyhow::Result<()>>,
+) {
+    let cfg = std::sync::Arc::new(keepalived_rs::config::load(conf, &Default::default()).model);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let driver = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(keepalived_rs::daemon::lvs::drive(
+            cfg,
+            keepalived_rs::daemon::lvs::Options {
+                release_on_stop: true,
+                log_detail: false,
+            },
+            stop_rx,
+        ))
+    });
+    (stop_tx, driver)
+}
+
+/// A process (`sleep 60`) in a network namespace of its own, for a client "outside" the
+/// machine (IPVS schedules packets arriving for a local address). Returned once `unshare`
+/// has made the namespace (its netns link differs from ours): moving a veth into it earlier
+/// lands in ours. Kill it when done.
+pub fn client_netns() -> std::process::Child {
+    let client = Command::new("unshare")
+        .args(["-n", "sleep", "60"])
+        .spawn()
+        .expect("unshare");
+    let pid = client.id();
+    let mine = std::fs::read_link("/proc/self/ns/net").expect("own netns");
+    for _ in 0..200 {
+        match std::fs::read_link(format!("/proc/{pid}/ns/net")) {
+            Ok(l) if l != mine => break,
+            _ => std::thread::sleep(Duration::from_millis(25)),
+        }
+    }
+    client
+}

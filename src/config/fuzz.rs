@@ -1,5 +1,5 @@
 //! The body of the `config_pipeline` fuzz target, shared with the regression test that replays
-//! saved inputs (tests/config_fuzz_regressions.rs), so the two cannot drift apart.
+//! saved inputs (tests/fuzz_regressions.rs), so the two cannot drift apart.
 //!
 //! One input is several virtual files separated by a line `=====`: the first is
 //! `/etc/keepalived/keepalived.conf`, file N (N >= 1) is `/etc/keepalived/dN%2/fN.conf`, so

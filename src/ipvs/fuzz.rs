@@ -1,5 +1,5 @@
 //! The body of the `ipvs_reply` fuzz target, shared with the regression test that replays
-//! saved inputs (tests/ipvs_fuzz_regressions.rs) and with the proptests, so they cannot drift
+//! saved inputs (tests/fuzz_regressions.rs) and with the proptests, so they cannot drift
 //! apart. The input is one datagram as the kernel would send it to our socket.
 //!
 //! What it checks (any panic is a bug):

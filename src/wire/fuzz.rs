@@ -1,5 +1,5 @@
 //! The body of the `vrrp_decode` fuzz target, shared with the regression test that replays
-//! saved inputs (tests/wire_fuzz_regressions.rs), so the two cannot drift apart.
+//! saved inputs (tests/fuzz_regressions.rs), so the two cannot drift apart.
 
 use std::net::{IpAddr, Ipv6Addr};
 

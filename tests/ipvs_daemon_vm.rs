@@ -176,6 +176,18 @@ impl Daemon {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig);
     }
 
+    /// Voluntary context switches of the main thread so far (each sleep that ends is one).
+    fn main_thread_wakeups(&self) -> u64 {
+        let pid = self.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/status"))
+            .expect("main thread status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("voluntary_ctxt_switches")
+    }
+
     fn log(&self) -> String {
         let mut log = String::new();
         let _ = std::fs::File::open(&self.log_path).and_then(|mut f| f.read_to_string(&mut log));
@@ -266,6 +278,7 @@ fn scenario(who: &str, bin: &Path, dir: &Path) -> Run {
         })
     };
     std::fs::write(&conf_path, conf(3)).expect("conf 2");
+    let switches_before = daemon.main_thread_wakeups();
     daemon.signal(nix::sys::signal::Signal::SIGHUP);
     wait_for(&format!("{who}: B's new weight"), 30, || {
         save()
@@ -277,6 +290,14 @@ fn scenario(who: &str, bin: &Path, dir: &Path) -> Run {
     std::thread::sleep(Duration::from_millis(3500));
     stop.store(true, Ordering::Relaxed);
     sampler.join().expect("sampler");
+    // The supervisor (keepalived's parent process) sleeps until the next signal once the
+    // reload is done: it must not be left polling (ours once polled every millisecond for a
+    // second after each reload, waiting for the replaced checker thread it had already joined).
+    let wakeups = daemon.main_thread_wakeups() - switches_before;
+    assert!(
+        wakeups < 50,
+        "{who}: the supervisor woke {wakeups} times over the reload and the 3.5 s after it"
+    );
     let after = save();
     let conns_after = dest_conns();
 

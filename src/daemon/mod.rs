@@ -48,6 +48,7 @@ fn start_checkers(
         return None;
     }
     let (stop, rx) = tokio::sync::watch::channel(lvs::StopMode::Running);
+    let asked = rx.clone();
     // shared, not copied: a copy of a big configuration cost as much as planning it
     let cfg = Arc::clone(model);
     let settings = settings.clone();
@@ -56,8 +57,12 @@ fn start_checkers(
         .name(log::CHECKER_THREAD.into())
         .spawn(move || {
             let r = lvs::run_reloadable(cfg, &settings, takeover, rx);
-            // The supervisor sleeps until a signal: tell it we ended (it reports why).
-            wake_supervisor();
+            // The supervisor sleeps until a signal: tell it we ended on our own (it reports
+            // why). Not when it asked us to end (a reload or a stop): it is joining us, and a
+            // stray wake-up would have it poll for an end that is not coming.
+            if *asked.borrow() == lvs::StopMode::Running {
+                wake_supervisor();
+            }
             r
         }) {
         Ok(thread) => Some(Checkers { stop, thread }),

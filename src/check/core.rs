@@ -1229,7 +1229,7 @@ impl Lvs {
             if alive { "UP" } else { "DOWN" }
         );
         if let Some(s) = script {
-            self.actions.push_back(Action::Run(s));
+            self.actions.push_back(Action::Run(*s));
         }
         self.actions.push_back(Action::Fifo(line));
     }

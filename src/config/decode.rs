@@ -3166,9 +3166,9 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
             "notify_up" | "notify_down" => {
                 let s = script(ctx, args)?;
                 if k == "notify_up" {
-                    rs!().notify_up = s
+                    rs!().notify_up = s.map(Box::new)
                 } else {
-                    rs!().notify_down = s
+                    rs!().notify_down = s.map(Box::new)
                 }
             }
             "smtp_alert" => rs!().smtp_alert = opt_bool(ctx, args),

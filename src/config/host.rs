@@ -208,6 +208,8 @@ pub struct MemHost {
     pub users: std::collections::BTreeMap<String, (u32, u32)>,
     /// Directories searched for bare script names.
     pub path: Vec<PathBuf>,
+    /// How many user lookups were made (a real one costs NSS and userdb file reads).
+    pub user_lookups: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl MemHost {
@@ -271,6 +273,8 @@ impl Host for MemHost {
         self.interfaces.iter().any(|i| i == name)
     }
     fn user(&self, name: &str) -> Option<(u32, u32)> {
+        self.user_lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.users.get(name).copied()
     }
     fn group(&self, _: &str) -> Option<u32> {

@@ -58,21 +58,21 @@ fn validate_check(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) 
     for vs in &mut vss {
         for rs in &mut vs.real_servers {
             for ck in &mut rs.checkers {
-                flags |= ctx.check_opt(&mut ck.misc_path);
+                flags |= ctx.check_opt(ck.misc_path.as_mut());
             }
         }
     }
     for vs in &mut vss {
-        flags |= ctx.check_opt(&mut vs.quorum_up);
-        flags |= ctx.check_opt(&mut vs.quorum_down);
+        flags |= ctx.check_opt(vs.quorum_up.as_mut());
+        flags |= ctx.check_opt(vs.quorum_down.as_mut());
         for rs in &mut vs.real_servers {
-            flags |= ctx.check_opt(&mut rs.notify_up);
-            flags |= ctx.check_opt(&mut rs.notify_down);
+            flags |= ctx.check_opt(rs.notify_up.as_deref_mut());
+            flags |= ctx.check_opt(rs.notify_down.as_deref_mut());
         }
     }
     cfg.virtual_servers = vss;
-    flags |= ctx.check_opt(&mut cfg.global.notify_fifo_script);
-    flags |= ctx.check_opt(&mut cfg.global.lvs_notify_fifo_script);
+    flags |= ctx.check_opt(cfg.global.notify_fifo_script.as_mut());
+    flags |= ctx.check_opt(cfg.global.lvs_notify_fifo_script.as_mut());
     if !cfg.global.enable_script_security && flags & SC_ISSCRIPT != 0 {
         out.push(violation("check ", flags));
     }
@@ -573,7 +573,7 @@ fn vrrp_script_security(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnos
             &mut i.notify_stop,
             &mut i.notify,
         ] {
-            flags |= ctx.check_opt(n);
+            flags |= ctx.check_opt(n.as_mut());
         }
         i.track_script.retain(|t| !disabled.contains(&t.name));
     }
@@ -585,12 +585,12 @@ fn vrrp_script_security(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnos
             &mut g.notify_stop,
             &mut g.notify,
         ] {
-            flags |= ctx.check_opt(n);
+            flags |= ctx.check_opt(n.as_mut());
         }
         g.track_script.retain(|t| !disabled.contains(&t.name));
     }
-    flags |= ctx.check_opt(&mut cfg.global.notify_fifo_script);
-    flags |= ctx.check_opt(&mut cfg.global.vrrp_notify_fifo_script);
+    flags |= ctx.check_opt(cfg.global.notify_fifo_script.as_mut());
+    flags |= ctx.check_opt(cfg.global.vrrp_notify_fifo_script.as_mut());
     if !cfg.global.enable_script_security && flags & SC_ISSCRIPT != 0 {
         out.push(violation("", flags));
     }
@@ -609,34 +609,46 @@ const SC_SYSTEM: u32 = 32;
 struct SecCtx<'h> {
     host: &'h dyn Host,
     security: bool,
-    default_ids: (u32, u32),
+    script_user: Option<(String, Option<String>)>,
+    /// Looked up at the first script that runs as the default user: a user database lookup
+    /// (NSS, systemd's userdb directories) is not free, and most big configurations (LVS with
+    /// TCP_CHECK only) have no script at all.
+    default_ids: std::cell::OnceCell<(u32, u32)>,
 }
 
 impl<'h> SecCtx<'h> {
     fn new(cfg: &Config, host: &'h dyn Host) -> Self {
         let g = &cfg.global;
-        let default_ids = g
-            .script_user
-            .as_ref()
-            .and_then(|(u, gr)| script_ids(host, u, gr.as_deref()))
-            .or_else(|| host.user("keepalived_script"))
-            .unwrap_or_else(|| host.euid());
         SecCtx {
             host,
             security: g.enable_script_security,
-            default_ids,
+            script_user: g.script_user.clone(),
+            default_ids: std::cell::OnceCell::new(),
         }
     }
 
-    fn check_opt(&self, s: &mut Option<Script>) -> u32 {
-        s.as_mut().map_or(0, |s| self.check(s))
+    /// The global `script_user`, else `keepalived_script`, else ourselves.
+    fn default_ids(&self) -> (u32, u32) {
+        *self.default_ids.get_or_init(|| {
+            self.script_user
+                .as_ref()
+                .and_then(|(u, gr)| script_ids(self.host, u, gr.as_deref()))
+                .or_else(|| self.host.user("keepalived_script"))
+                .unwrap_or_else(|| self.host.euid())
+        })
+    }
+
+    fn check_opt(&self, s: Option<&mut Script>) -> u32 {
+        s.map_or(0, |s| self.check(s))
     }
 
     /// keepalived's `check_script_secure`, recording the verdict in `s.security`.
     fn check(&self, s: &mut Script) -> u32 {
         let ids = match &s.user {
-            Some(u) => script_ids(self.host, u, s.group.as_deref()).unwrap_or(self.default_ids),
-            None => self.default_ids,
+            Some(u) => {
+                script_ids(self.host, u, s.group.as_deref()).unwrap_or_else(|| self.default_ids())
+            }
+            None => self.default_ids(),
         };
         let f = check_script_secure(self.host, &s.args, ids, self.security);
         s.security = if f & SC_SYSTEM != 0 {
@@ -829,6 +841,33 @@ mod tests {
             .insert("/bin/nothere".into(), stat(false, 0o100755, 0, 0));
         let l = run(&h, &scripted("nothere -x"));
         assert_eq!(l.exit_status(), 6, "{:?}", msgs(&l));
+    }
+
+    /// The default script user is looked up only when a script needs it: a configuration
+    /// without scripts (a big LVS one, reloaded) makes no user database lookup.
+    #[test]
+    fn no_script_no_user_lookup() {
+        let h = MemHost::new(
+            &[(
+                "/c/k.conf",
+                "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 10.0.1.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
+            )],
+            &["eth0"],
+        );
+        let l = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
+        assert_eq!(l.exit_status(), 0, "{:?}", msgs(&l));
+        let lookups = || h.user_lookups.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(lookups(), 0);
+        // with a script, keepalived_script is looked up
+        let h = MemHost::new(
+            &[(
+                "/c/k.conf",
+                "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 10.0.1.1 80 {\n  notify_up /bin/true\n  notify_down /bin/true\n  TCP_CHECK {\n  }\n }\n}\n",
+            )],
+            &["eth0"],
+        );
+        let _ = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
+        assert_ne!(h.user_lookups.load(std::sync::atomic::Ordering::Relaxed), 0);
     }
 
     /// With enable_script_security a group-writable directory on the path makes the script

@@ -67,8 +67,9 @@ pub struct RsSpec {
     pub l_threshold: u32,
     pub inhibit: bool,
     pub alpha: bool,
-    pub notify_up: Option<Script>,
-    pub notify_down: Option<Script>,
+    /// Boxed as in the model: rarely set, and one of thousands.
+    pub notify_up: Option<Box<Script>>,
+    pub notify_down: Option<Box<Script>>,
     pub checkers: Vec<CheckSpec>,
     /// Checker mails (`smtp_alert`, else `smtp_alert_checker`, else `smtp_alert`, else
     /// **on** - keepalived's real-server default).

@@ -667,8 +667,10 @@ pub struct RealServer {
     /// The whole `lvs_method` line (with tunnel options).
     pub method: Option<LvsMethod>,
     pub snmp_name: Option<String>,
-    pub notify_up: Option<Script>,
-    pub notify_down: Option<Script>,
+    /// Boxed: rarely set, and a real server is one of thousands (an unboxed pair of
+    /// scripts was 160 of its 392 bytes).
+    pub notify_up: Option<Box<Script>>,
+    pub notify_down: Option<Box<Script>>,
     pub uthreshold: Option<u32>,
     pub lthreshold: Option<u32>,
     pub smtp_alert: Option<bool>,

@@ -68,16 +68,33 @@ struct Swallowed {
 
 fn find_swallowed(file: FileId, text: &str) -> Vec<Swallowed> {
     let mut out = Vec::new();
-    // Streaming (no per-line index): big configs are mostly lines without any comment.
-    let mut lines = text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .enumerate();
-    while let Some((i, raw)) = lines.next() {
-        // Fast path (memchr): only a line with a `{` can have one inside its comment.
-        if !raw.contains('{') {
+    let b = text.as_bytes();
+    // Only a line with a `{` can have one inside its comment: jump from brace to brace (a
+    // reload of a big configuration reads this whole text again) and count lines only up to
+    // a line that also has a comment character.
+    let (mut line_no, mut counted_to) = (0usize, 0usize);
+    let mut pos = 0;
+    while let Some(off) = memchr::memchr(b'{', &b[pos..]) {
+        let brace = pos + off;
+        let start = memchr::memrchr(b'\n', &b[..brace]).map_or(0, |n| n + 1);
+        let end = memchr::memchr(b'\n', &b[brace..]).map_or(b.len(), |n| brace + n);
+        pos = end;
+        let raw = &text[start..end];
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        if memchr::memchr2(b'#', b'!', raw.as_bytes()).is_none() {
             continue;
         }
+        line_no += memchr::memchr_iter(b'\n', &b[counted_to..start]).count();
+        counted_to = start;
+        let i = line_no;
+        // the lines after this one, numbered as in the file
+        let mut lines = text
+            .get(end + 1..)
+            .unwrap_or("")
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .enumerate()
+            .map(|(j, l)| (i + 1 + j, l));
         let (code, comment) = split_comment(raw);
         let Some(c) = comment else { continue };
         let Some(brace_off) = raw[c..].find('{').map(|o| c + o) else {
@@ -96,7 +113,7 @@ fn find_swallowed(file: FileId, text: &str) -> Vec<Swallowed> {
             continue;
         };
         // The brace may legitimately come on the next line with code.
-        let next = lines.clone().find_map(|(j, l)| {
+        let next = lines.find_map(|(j, l)| {
             let code = split_comment(l).0.trim();
             (!code.is_empty()).then_some((j, code))
         });
@@ -175,6 +192,74 @@ pub fn brace_in_comment(diags: &mut Vec<Diagnostic>, sources: &SourceMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The straightforward line-by-line scan `find_swallowed` replaced.
+    fn find_swallowed_by_lines(file: FileId, text: &str) -> Vec<Swallowed> {
+        let mut out = Vec::new();
+        let mut lines = text
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .enumerate();
+        while let Some((i, raw)) = lines.next() {
+            let (code, comment) = split_comment(raw);
+            let Some(c) = comment else { continue };
+            let Some(brace_off) = raw[c..].find('{').map(|o| c + o) else {
+                continue;
+            };
+            if has_open_brace(code) {
+                continue;
+            }
+            let mut words = code.split_whitespace();
+            let mut first = words.next();
+            if first.is_some_and(|w| w.starts_with('@')) {
+                first = words.next();
+            }
+            let Some(keyword) = first.filter(|w| block_keywords().contains(w)) else {
+                continue;
+            };
+            let next = lines.clone().find_map(|(j, l)| {
+                let code = split_comment(l).0.trim();
+                (!code.is_empty()).then_some((j, code))
+            });
+            if next.is_some_and(|(_, code)| code.starts_with('{')) {
+                continue;
+            }
+            out.push(Swallowed {
+                keyword: keyword.to_string(),
+                brace: Span {
+                    file,
+                    line: i as u32 + 1,
+                    col: brace_off as u32 + 1,
+                    len: 1,
+                },
+                comment_char: raw[c..].chars().next().unwrap_or('#'),
+                next_line: next.map(|(n, _)| n as u32 + 1),
+            });
+        }
+        out
+    }
+
+    proptest! {
+        /// Jumping from brace to brace finds exactly what scanning every line finds.
+        #[test]
+        fn brace_jumps_find_what_the_line_scan_finds(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("vrrp_instance"), Just("virtual_server"), Just("authentication"),
+                    Just("@a"), Just("x"), Just(" "), Just("{"), Just("}"), Just("#"),
+                    Just("!"), Just("\""), Just("\\"), Just("\n"), Just("\r\n"), Just("é"),
+                ],
+                0..40,
+            )
+        ) {
+            let text: String = parts.concat();
+            prop_assert_eq!(
+                find_swallowed(FileId(0), &text),
+                find_swallowed_by_lines(FileId(0), &text)
+            );
+        }
+    }
 
     fn run(text: &str, diags: &mut Vec<Diagnostic>) {
         let mut m = SourceMap::default();

@@ -367,7 +367,7 @@ pub fn build(
             })
         }
         CheckerKind::Misc => {
-            let Some(script) = ck.misc_path.clone() else {
+            let Some(script) = ck.misc_path.as_deref().cloned() else {
                 return Err(format!(
                     "MISC_CHECK of real server {rs_label} of VS {vs_label} has no misc_path - checker ignored"
                 ));
@@ -391,7 +391,7 @@ pub fn build(
             Probe::Udp(UdpSpec {
                 payload: ck.udp_payload.clone().unwrap_or_else(|| filler(32)),
                 require_reply: ck.udp_require_reply,
-                reply: ck.udp_reply.clone(),
+                reply: ck.udp_reply.as_deref().cloned(),
                 min_reply_len: ck.udp_min_reply_length.unwrap_or(0),
                 max_reply_len: max,
             })

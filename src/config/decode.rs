@@ -771,7 +771,7 @@ fn misc_user(ctx: &mut C<'_, '_>, args: &Args) -> R {
     if let Some(ck) = last_misc(&mut ctx.b.cfg) {
         // Kept on the checker too: `user` may come before `misc_path`; the block's close
         // applies it to the script either way.
-        ck.misc_user = Some((user.clone(), group.clone()));
+        ck.misc_user = Some(Box::new((user.clone(), group.clone())));
         if let Some(sc) = ck.misc_path.as_mut() {
             sc.user = Some(user);
             sc.group = group;
@@ -1119,7 +1119,9 @@ impl<'h> Handlers for Builder<'h> {
         if kw.path == "virtual_server/real_server/MISC_CHECK" {
             // `user` applies to misc_path wherever it appears in the block.
             if let Some(ck) = last_checker(&mut ctx.b.cfg) {
-                if let (Some((u, g)), Some(sc)) = (ck.misc_user.clone(), ck.misc_path.as_mut()) {
+                if let (Some((u, g)), Some(sc)) =
+                    (ck.misc_user.as_deref().cloned(), ck.misc_path.as_mut())
+                {
                     sc.user = Some(u);
                     sc.group = g;
                 }
@@ -3277,7 +3279,7 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 // Like vrrp_script's `script`: the user comes from `user` or, when the block
                 // closes, the default script user.
                 let s = script_command(ctx, args)?;
-                ck!().misc_path = s;
+                ck!().misc_path = s.map(Box::new);
             }
             "misc_timeout" => {
                 if let Some(v) = unsigned(ctx, args, 1, 1, u32::MAX as u64)? {
@@ -3299,7 +3301,7 @@ fn virtual_server(ctx: &mut C<'_, '_>, p: &str, args: &Args) -> R {
                 ck!().udp_require_reply = true;
                 if args.len() >= 2 {
                     match read_hex_str(&args.from(1).join(" "), true) {
-                        Some(r) => ck!().udp_reply = Some(r),
+                        Some(r) => ck!().udp_reply = Some(Box::new(r)),
                         None => err(ctx, "Invalid hex string for UDP_CHECK reply"),
                     }
                 }

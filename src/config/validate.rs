@@ -58,7 +58,7 @@ fn validate_check(cfg: &mut Config, host: &dyn Host, out: &mut Vec<Diagnostic>) 
     for vs in &mut vss {
         for rs in &mut vs.real_servers {
             for ck in &mut rs.checkers {
-                flags |= ctx.check_opt(ck.misc_path.as_mut());
+                flags |= ctx.check_opt(ck.misc_path.as_deref_mut());
             }
         }
     }

@@ -86,53 +86,65 @@ fn find_swallowed(file: FileId, text: &str) -> Vec<Swallowed> {
         }
         line_no += memchr::memchr_iter(b'\n', &b[counted_to..start]).count();
         counted_to = start;
-        let i = line_no;
-        // the lines after this one, numbered as in the file
-        let mut lines = text
-            .get(end + 1..)
-            .unwrap_or("")
-            .split('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .enumerate()
-            .map(|(j, l)| (i + 1 + j, l));
-        let (code, comment) = split_comment(raw);
-        let Some(c) = comment else { continue };
-        let Some(brace_off) = raw[c..].find('{').map(|o| c + o) else {
-            continue;
-        };
-        if has_open_brace(code) {
-            continue;
-        }
-        let mut words = code.split_whitespace();
-        let mut first = words.next();
-        // A conditional line `@id keyword ...` is about its second word.
-        if first.is_some_and(|w| w.starts_with('@')) {
-            first = words.next();
-        }
-        let Some(keyword) = first.filter(|w| block_keywords().contains(w)) else {
-            continue;
-        };
-        // The brace may legitimately come on the next line with code.
-        let next = lines.find_map(|(j, l)| {
-            let code = split_comment(l).0.trim();
-            (!code.is_empty()).then_some((j, code))
-        });
-        if next.is_some_and(|(_, code)| code.starts_with('{')) {
-            continue;
-        }
-        out.push(Swallowed {
-            keyword: keyword.to_string(),
-            brace: Span {
-                file,
-                line: i as u32 + 1,
-                col: brace_off as u32 + 1,
-                len: 1,
-            },
-            comment_char: raw[c..].chars().next().unwrap_or('#'),
-            next_line: next.map(|(n, _)| n as u32 + 1),
-        });
+        let after = text.get(end + 1..).unwrap_or("");
+        out.extend(swallowed_on(
+            file,
+            line_no,
+            raw,
+            numbered_lines(after, line_no + 1),
+        ));
     }
     out
+}
+
+/// The lines of `text`, CR stripped, numbered (0-based) from `first`.
+fn numbered_lines(text: &str, first: usize) -> impl Iterator<Item = (usize, &str)> + Clone {
+    text.split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate()
+        .map(move |(j, l)| (first + j, l))
+}
+
+/// Line `i` (0-based) of a file, `raw`, followed by the numbered lines `after` it: its
+/// swallowed brace, if it has one.
+fn swallowed_on<'t>(
+    file: FileId,
+    i: usize,
+    raw: &str,
+    mut after: impl Iterator<Item = (usize, &'t str)>,
+) -> Option<Swallowed> {
+    let (code, comment) = split_comment(raw);
+    let c = comment?;
+    let brace_off = raw[c..].find('{').map(|o| c + o)?;
+    if has_open_brace(code) {
+        return None;
+    }
+    let mut words = code.split_whitespace();
+    let mut first = words.next();
+    // A conditional line `@id keyword ...` is about its second word.
+    if first.is_some_and(|w| w.starts_with('@')) {
+        first = words.next();
+    }
+    let keyword = first.filter(|w| block_keywords().contains(w))?;
+    // The brace may legitimately come on the next line with code.
+    let next = after.find_map(|(j, l)| {
+        let code = split_comment(l).0.trim();
+        (!code.is_empty()).then_some((j, code))
+    });
+    if next.is_some_and(|(_, code)| code.starts_with('{')) {
+        return None;
+    }
+    Some(Swallowed {
+        keyword: keyword.to_string(),
+        brace: Span {
+            file,
+            line: i as u32 + 1,
+            col: brace_off as u32 + 1,
+            len: 1,
+        },
+        comment_char: raw[c..].chars().next().unwrap_or('#'),
+        next_line: next.map(|(n, _)| n as u32 + 1),
+    })
 }
 
 /// Explains a `{` swallowed by a trailing comment: the "Missing '{'" diagnostic keepalived
@@ -194,48 +206,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The straightforward line-by-line scan `find_swallowed` replaced.
+    /// Every line looked at, as before the brace jumps.
     fn find_swallowed_by_lines(file: FileId, text: &str) -> Vec<Swallowed> {
+        let mut lines = numbered_lines(text, 0);
         let mut out = Vec::new();
-        let mut lines = text
-            .split('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .enumerate();
         while let Some((i, raw)) = lines.next() {
-            let (code, comment) = split_comment(raw);
-            let Some(c) = comment else { continue };
-            let Some(brace_off) = raw[c..].find('{').map(|o| c + o) else {
-                continue;
-            };
-            if has_open_brace(code) {
-                continue;
-            }
-            let mut words = code.split_whitespace();
-            let mut first = words.next();
-            if first.is_some_and(|w| w.starts_with('@')) {
-                first = words.next();
-            }
-            let Some(keyword) = first.filter(|w| block_keywords().contains(w)) else {
-                continue;
-            };
-            let next = lines.clone().find_map(|(j, l)| {
-                let code = split_comment(l).0.trim();
-                (!code.is_empty()).then_some((j, code))
-            });
-            if next.is_some_and(|(_, code)| code.starts_with('{')) {
-                continue;
-            }
-            out.push(Swallowed {
-                keyword: keyword.to_string(),
-                brace: Span {
-                    file,
-                    line: i as u32 + 1,
-                    col: brace_off as u32 + 1,
-                    len: 1,
-                },
-                comment_char: raw[c..].chars().next().unwrap_or('#'),
-                next_line: next.map(|(n, _)| n as u32 + 1),
-            });
+            out.extend(swallowed_on(file, i, raw, lines.clone()));
         }
         out
     }

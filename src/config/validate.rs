@@ -847,27 +847,22 @@ mod tests {
     /// without scripts (a big LVS one, reloaded) makes no user database lookup.
     #[test]
     fn no_script_no_user_lookup() {
-        let h = MemHost::new(
-            &[(
-                "/c/k.conf",
-                "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 10.0.1.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
-            )],
-            &["eth0"],
-        );
-        let l = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
-        assert_eq!(l.exit_status(), 0, "{:?}", msgs(&l));
-        let lookups = || h.user_lookups.load(std::sync::atomic::Ordering::Relaxed);
-        assert_eq!(lookups(), 0);
+        // user lookups made while loading a virtual server whose real server has `rs_extra`
+        let lookups = |rs_extra: &str| {
+            let conf = format!(
+                "virtual_server 10.0.0.1 80 {{\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 10.0.1.1 80 {{\n{rs_extra}  TCP_CHECK {{\n  }}\n }}\n}}\n"
+            );
+            let h = MemHost::new(&[("/c/k.conf", &conf)], &["eth0"]);
+            let l = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
+            assert_eq!(l.exit_status(), 0, "{:?}", msgs(&l));
+            h.user_lookups.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        assert_eq!(lookups(""), 0);
         // with a script, keepalived_script is looked up
-        let h = MemHost::new(
-            &[(
-                "/c/k.conf",
-                "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 10.0.1.1 80 {\n  notify_up /bin/true\n  notify_down /bin/true\n  TCP_CHECK {\n  }\n }\n}\n",
-            )],
-            &["eth0"],
+        assert_ne!(
+            lookups("  notify_up /bin/true\n  notify_down /bin/true\n"),
+            0
         );
-        let _ = load_with(Path::new("/c/k.conf"), &LoadOptions::default(), &h);
-        assert_ne!(h.user_lookups.load(std::sync::atomic::Ordering::Relaxed), 0);
     }
 
     /// With enable_script_security a group-writable directory on the path makes the script

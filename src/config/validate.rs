@@ -94,14 +94,7 @@ fn fmt_vs_as(addr: &VsAddr, proto: Option<crate::model::Protocol>) -> String {
 
 /// keepalived's `inet_sockaddrtotrio`: `[ADDR]:PROTO:PORT`.
 fn trio(addr: std::net::IpAddr, proto: Option<crate::model::Protocol>, port: u16) -> String {
-    use crate::model::Protocol;
-    let p = match proto {
-        Some(Protocol::Tcp) => "tcp",
-        Some(Protocol::Udp) => "udp",
-        Some(Protocol::Sctp) => "sctp",
-        None => "none",
-    };
-    format!("[{addr}]:{p}:{port}")
+    crate::model::trio(&addr, crate::model::Protocol::label(proto), port)
 }
 
 /// The parts of keepalived's `validate_check_config` that report or correct: virtual servers

@@ -107,49 +107,8 @@ fn proto_str(p: Option<Protocol>) -> &'static str {
     }
 }
 
-/// keepalived's `inet_sockaddrtotrio`.
-pub fn trio(addr: &IpAddr, proto: &str, port: u16) -> String {
-    // Written by hand: one label per real server, and `format!` with the standard address
-    // formatter was a tenth of planning a 10,000-server reload.
-    let mut out = String::with_capacity(48);
-    out.push('[');
-    match addr {
-        IpAddr::V4(a) => {
-            for (i, o) in a.octets().iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                push_decimal(&mut out, u32::from(*o));
-            }
-        }
-        IpAddr::V6(a) => {
-            use std::fmt::Write;
-            let _ = write!(out, "{a}");
-        }
-    }
-    out.push_str("]:");
-    out.push_str(proto);
-    out.push(':');
-    push_decimal(&mut out, u32::from(port));
-    out
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, mut n: u32) {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &c in &buf[i..] {
-        out.push(char::from(c));
-    }
-}
+/// keepalived's `inet_sockaddrtotrio` (one implementation, shared with validation).
+pub use crate::model::trio;
 
 /// A decoded `lvs_method` line as the kernel's forwarding method.
 fn forward_of_method(m: model::LvsMethod) -> Forward {
@@ -664,24 +623,4 @@ pub fn initial_table(cfg: &LvsConfig) -> super::plan::Table {
 /// A socket address for a checker target.
 pub fn sock(addr: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(addr, port)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trio_is_keepalived_s_bracketed_address_protocol_port() {
-        for (addr, proto, port) in [
-            ("0.0.0.0", "tcp", 0u16),
-            ("10.100.1.244", "tcp", 80),
-            ("255.255.255.255", "udp", 65535),
-            ("192.168.5.1", "sctp", 8080),
-            ("2001:db8::1", "tcp", 443),
-            ("::", "none", 0),
-        ] {
-            let a: IpAddr = addr.parse().unwrap();
-            assert_eq!(trio(&a, proto, port), format!("[{a}]:{proto}:{port}"));
-        }
-    }
 }

@@ -610,6 +610,62 @@ pub enum Protocol {
     Sctp,
 }
 
+impl Protocol {
+    /// keepalived's name in labels (`tcp`, `udp`, `sctp`); see [`trio`].
+    pub fn label(proto: Option<Protocol>) -> &'static str {
+        match proto {
+            Some(Protocol::Tcp) => "tcp",
+            Some(Protocol::Udp) => "udp",
+            Some(Protocol::Sctp) => "sctp",
+            None => "none",
+        }
+    }
+}
+
+/// keepalived's `inet_sockaddrtotrio`: `[ADDR]:PROTO:PORT`, the label of its log lines.
+pub fn trio(addr: &IpAddr, proto: &str, port: u16) -> String {
+    // Written by hand: one label per real server, and `format!` with the standard address
+    // formatter was a tenth of planning a 10,000-server reload.
+    let mut out = String::with_capacity(48);
+    out.push('[');
+    match addr {
+        IpAddr::V4(a) => {
+            for (i, o) in a.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_decimal(&mut out, u32::from(*o));
+            }
+        }
+        IpAddr::V6(a) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{a}");
+        }
+    }
+    out.push_str("]:");
+    out.push_str(proto);
+    out.push(':');
+    push_decimal(&mut out, u32::from(port));
+    out
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &c in &buf[i..] {
+        out.push(char::from(c));
+    }
+}
+
 /// Options shared by virtual servers, real servers and checkers (each inherits from its parent).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CheckOptions {
@@ -802,6 +858,26 @@ impl Checker {
             track_file: None,
             file_weight: None,
             parsed: Parsed::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trio_is_keepalived_s_bracketed_address_protocol_port() {
+        for (addr, proto, port) in [
+            ("0.0.0.0", "tcp", 0u16),
+            ("10.100.1.244", "tcp", 80),
+            ("255.255.255.255", "udp", 65535),
+            ("192.168.5.1", "sctp", 8080),
+            ("2001:db8::1", "tcp", 443),
+            ("::", "none", 0),
+        ] {
+            let a: IpAddr = addr.parse().unwrap();
+            assert_eq!(trio(&a, proto, port), format!("[{a}]:{proto}:{port}"));
         }
     }
 }
